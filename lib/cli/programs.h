@@ -1,0 +1,15 @@
+// The option tables of the govstream programs, one function per program,
+// each defined in its own file (programs_<name>.cc). The tools parse with
+// these, and man/ and completions/ are generated from them.
+#ifndef GOVSTREAM_CLI_PROGRAMS_H_
+#define GOVSTREAM_CLI_PROGRAMS_H_
+
+#include "cli/spec.h"
+
+namespace govstream::cli {
+
+const ProgramSpec& StreamFilterSpec();
+
+}  // namespace govstream::cli
+
+#endif  // GOVSTREAM_CLI_PROGRAMS_H_

@@ -1,0 +1,73 @@
+#include "cli/spec.h"
+
+#include "cli/programs.h"
+
+namespace govstream::cli {
+
+std::vector<OptionSpec> CommonInputOptions() {
+  return {
+      {.long_name = "input",
+       .short_name = 'i',
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "Read FILE instead of standard input ('-' is standard input)",
+       .details = "Files are read in the order given, with large direct reads; "
+                  "diagnostics name the file and line number.",
+       .repeatable = true},
+      {.long_name = "strict",
+       .kind = ValueKind::kFlag,
+       .help = "Stop at the first bad input line or evaluation error (exit status 3)",
+       .details = "Without --strict, a line that is not valid JSON, is not "
+                  "valid UTF-8 or is longer than --max-line-bytes is skipped "
+                  "and reported on standard error, the first 10 in full and "
+                  "then as a count, and the program exits with status 1."},
+      {.long_name = "max-line-bytes",
+       .kind = ValueKind::kSize,
+       .value_name = "SIZE",
+       .help = "Longest accepted input line; longer lines are skipped and reported",
+       .details = "A longer line is never held in memory whole: it is "
+                  "discarded as it streams past. SIZE takes K, M and G "
+                  "suffixes (binary multiples).",
+       .default_text = "16M"},
+      {.long_name = "line-buffered",
+       .kind = ValueKind::kFlag,
+       .help = "Flush standard output after every record",
+       .details = "Output is block-buffered otherwise, but pending output is "
+                  "always flushed before the program waits for more input, so "
+                  "a live pipeline such as tail -F never holds records back."},
+      {.long_name = "stats",
+       .kind = ValueKind::kFlag,
+       .help = "Print a one-line JSON summary on standard error at exit",
+       .details = "Fields: program, records_in, records_out, bad_lines, "
+                  "eval_errors, bytes_in, seconds, records_per_sec, mb_per_sec."},
+      {.long_name = "progress",
+       .kind = ValueKind::kFlag,
+       .help = "Show a live progress line on standard error when it is a terminal",
+       .details = "Shows bytes read, percent of the known input size, "
+                  "records per second and the estimated time left; ignored "
+                  "when standard error is not a terminal."},
+  };
+}
+
+std::vector<ExitCodeSpec> CommonExitCodes() {
+  return {
+      {kExitOk, "Success: every input line was read and processed."},
+      {kExitSkipped, "Finished, but some input lines were skipped (invalid JSON, "
+                     "invalid UTF-8, too long, or an evaluation error); each "
+                     "was reported on standard error."},
+      {kExitUsage, "Usage error: bad option or bad expression; the message "
+                   "shows where in the expression."},
+      {kExitData, "With --strict: stopped at the first bad line or evaluation error."},
+      {kExitIo, "An input file could not be opened or read, or output could "
+                "not be written (other files are still processed)."},
+      {kExitInterrupted, "Interrupted by SIGINT or SIGTERM; output up to that "
+                         "point was flushed."},
+  };
+}
+
+const std::vector<const ProgramSpec*>& AllPrograms() {
+  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec()};
+  return kAll;
+}
+
+}  // namespace govstream::cli

@@ -1,0 +1,30 @@
+// Internal: jq's regular expressions on RE2.
+//
+// jq uses Oniguruma with Perl syntax; RE2 accepts the common subset in
+// linear time. Translation keeps jq's anchors: `$` and `\Z` match at the end
+// or before a final newline (RE2's `$` alone would not). Patterns RE2
+// cannot run (backreferences, lookaround, possessive quantifiers) and the
+// `x` flag are refused with a message.
+#ifndef GOVSTREAM_EXPR_REGEX_H_
+#define GOVSTREAM_EXPR_REGEX_H_
+
+#include <re2/re2.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace govstream::expr {
+
+// Compiles `pattern` with jq `flags` (g, i, n, s, l, p; null/"" for none).
+Status CompileRegex(std::string_view pattern, std::string_view flags, std::unique_ptr<RE2>* out);
+
+// A substring every match of `pattern` must contain, or "" (for prefilters).
+// Conservative: gives up on alternation, groups and escapes.
+std::string RegexRequiredLiteral(std::string_view pattern, std::string_view flags);
+
+}  // namespace govstream::expr
+
+#endif  // GOVSTREAM_EXPR_REGEX_H_

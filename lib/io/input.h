@@ -1,0 +1,104 @@
+// LineReader: newline-delimited input from standard input and files.
+//
+// Reads each source in order with large read() calls into one reusable
+// buffer (never zero-filled, never the whole file), and hands out lines as
+// views into that buffer: no per-line allocation. A line is valid until the
+// next call to Next(), and is always followed by at least kPadding readable
+// bytes, so simdjson can parse it in place.
+//
+// Lines longer than max_line_bytes are never held whole: their bytes are
+// discarded as they stream past, and Next() reports Event::kTooLong with the
+// line's number. A final line without '\n' is returned like any other; a
+// trailing '\r' is removed.
+//
+// Before a read that would block (a pipe or terminal with no data ready),
+// the before_block hook runs; programs flush their output there, so live
+// pipelines never hold records back. A pending SIGINT/SIGTERM makes Next()
+// return Event::kInterrupted.
+//
+// Sources that cannot be opened or read are reported as Event::kSourceError
+// (message() says why) and skipped; reading continues with the next source.
+// Not thread-safe.
+#ifndef GOVSTREAM_IO_INPUT_H_
+#define GOVSTREAM_IO_INPUT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace govstream::io {
+
+class LineReader {
+ public:
+  static constexpr size_t kPadding = 64;  // >= SIMDJSON_PADDING
+
+  struct Options {
+    size_t max_line_bytes = 16u << 20;
+    size_t initial_buffer_bytes = 1u << 20;
+    std::function<void()> before_block;  // may be empty
+  };
+
+  enum class Event {
+    kLine,         // line() holds the next line
+    kTooLong,      // a line over max_line_bytes was skipped
+    kSourceError,  // a source failed to open or read; message()
+    kInterrupted,  // SIGINT/SIGTERM arrived
+    kEnd,          // all sources consumed
+  };
+
+  // `sources`: file names, "-" for standard input; empty means stdin.
+  LineReader(std::vector<std::string> sources, Options options);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  Event Next();
+
+  std::string_view line() const { return line_; }
+  // Name of the current source for diagnostics ("<stdin>" for stdin).
+  const std::string& source_name() const { return source_name_; }
+  uint64_t line_number() const { return line_no_; }
+  const std::string& message() const { return message_; }
+  // Bytes read from all sources so far.
+  uint64_t bytes_read() const { return bytes_read_; }
+  // Sum of sizes of regular-file sources opened so far (0 if unknown);
+  // with bytes_read() gives progress.
+  uint64_t known_total_bytes() const { return known_total_; }
+  bool total_is_known() const { return total_known_; }
+
+ private:
+  enum class Open { kOpened, kFailed, kNone };
+  Open OpenNext();  // opens the next source
+  void CloseCurrent();
+  enum class Fill { kData, kEof, kError, kInterrupted };
+  Fill FillBuffer();     // reads more bytes after end_
+  Event SkipLongLine();  // discards up to the next newline
+
+  std::vector<std::string> sources_;
+  size_t next_source_ = 0;
+  Options options_;
+  std::unique_ptr<char[]> buf_;
+  size_t cap_ = 0;        // usable bytes (kPadding more are allocated)
+  size_t begin_ = 0;      // first unconsumed byte
+  size_t end_ = 0;        // end of valid data
+  size_t scanned_ = 0;    // bytes from begin_ already known to have no '\n'
+  int fd_ = -1;
+  bool fd_is_regular_ = false;
+  bool eof_ = false;
+  bool open_ = false;
+  std::string_view line_;
+  std::string source_name_;
+  uint64_t line_no_ = 0;
+  std::string message_;
+  uint64_t bytes_read_ = 0;
+  uint64_t known_total_ = 0;
+  bool total_known_ = true;
+};
+
+}  // namespace govstream::io
+
+#endif  // GOVSTREAM_IO_INPUT_H_

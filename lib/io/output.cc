@@ -1,0 +1,61 @@
+#include "io/output.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace govstream::io {
+
+OutputWriter::OutputWriter(int fd, size_t buffer_bytes)
+    : fd_(fd), buf_(new char[buffer_bytes]), cap_(buffer_bytes) {}
+
+OutputWriter::~OutputWriter() { Flush(); }
+
+void OutputWriter::Flush() {
+  if (len_ == 0) return;
+  WriteAll(buf_.get(), len_);
+  len_ = 0;
+}
+
+void OutputWriter::WriteSlow(std::string_view bytes) {
+  Flush();
+  if (bytes.size() >= cap_) {
+    WriteAll(bytes.data(), bytes.size());
+  } else {
+    std::memcpy(buf_.get(), bytes.data(), bytes.size());
+    len_ = bytes.size();
+  }
+}
+
+void OutputWriter::WriteAll(const char* p, size_t n) {
+  if (!status_.ok()) return;
+  while (n > 0) {
+    ssize_t w = ::write(fd_, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) {
+        status_ = Status::BrokenPipe();
+      } else {
+        status_ = Status::IoError(std::string("write error: ") + std::strerror(errno));
+      }
+      return;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+    written_ += static_cast<uint64_t>(w);
+  }
+}
+
+void EnlargePipe(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+#ifdef F_SETPIPE_SZ
+  (void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#endif
+}
+
+}  // namespace govstream::io

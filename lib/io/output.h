@@ -1,0 +1,67 @@
+// OutputWriter: block-buffered writes to a file descriptor (normally stdout).
+//
+// Bytes accumulate in a fixed buffer and go out in large write() calls; the
+// owner calls Flush() before it blocks on input (LineReader's before_block
+// hook does this), or after every record with line buffering. When the
+// reader of the pipe has gone away, the first failed write sets
+// Status::BrokenPipe and every later call is a no-op, so the program can
+// stop promptly and quietly. Other write errors give Status::IoError.
+// Not thread-safe. Does not own the descriptor.
+#ifndef GOVSTREAM_IO_OUTPUT_H_
+#define GOVSTREAM_IO_OUTPUT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace govstream::io {
+
+class OutputWriter {
+ public:
+  explicit OutputWriter(int fd, size_t buffer_bytes = 1 << 18);
+  ~OutputWriter();  // flushes; errors at that point are dropped
+  OutputWriter(const OutputWriter&) = delete;
+  OutputWriter& operator=(const OutputWriter&) = delete;
+
+  void Write(std::string_view bytes) {
+    if (bytes.size() <= cap_ - len_) {
+      __builtin_memcpy(buf_.get() + len_, bytes.data(), bytes.size());
+      len_ += bytes.size();
+    } else {
+      WriteSlow(bytes);
+    }
+  }
+  void Put(char c) {
+    if (len_ == cap_) Flush();
+    buf_[len_++] = c;
+  }
+  void Flush();
+  bool has_pending() const { return len_ > 0; }
+  // OK, BrokenPipe or IoError; sticky.
+  const Status& status() const { return status_; }
+  bool failed() const { return !status_.ok(); }
+  uint64_t bytes_written() const { return written_; }
+
+ private:
+  void WriteSlow(std::string_view bytes);
+  void WriteAll(const char* p, size_t n);
+
+  int fd_;
+  std::unique_ptr<char[]> buf_;
+  size_t cap_;
+  size_t len_ = 0;
+  uint64_t written_ = 0;
+  Status status_;
+};
+
+// Enlarges a pipe's kernel buffer (F_SETPIPE_SZ) when fd is a pipe; a 1 MiB
+// pipe nearly doubles throughput between processes on this class of machine.
+// Best effort: failures are ignored.
+void EnlargePipe(int fd);
+
+}  // namespace govstream::io
+
+#endif  // GOVSTREAM_IO_OUTPUT_H_

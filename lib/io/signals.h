@@ -1,0 +1,22 @@
+// Process-wide signal policy for govstream programs.
+//
+// InstallSignalHandlers() ignores SIGPIPE (writes then fail with EPIPE, which
+// the OutputWriter turns into a quiet Status::BrokenPipe) and records
+// SIGINT/SIGTERM in a flag instead of killing the process. The handlers are
+// installed without SA_RESTART, so a blocking read() returns EINTR and the
+// program can finish cleanly (flush, emit results) and exit 130.
+// Thread-safe: the flag is a lock-free atomic.
+#ifndef GOVSTREAM_IO_SIGNALS_H_
+#define GOVSTREAM_IO_SIGNALS_H_
+
+namespace govstream::io {
+
+void InstallSignalHandlers();
+// True once SIGINT or SIGTERM has arrived.
+bool InterruptRequested();
+// The signal number that arrived (SIGINT or SIGTERM), or 0.
+int InterruptSignal();
+
+}  // namespace govstream::io
+
+#endif  // GOVSTREAM_IO_SIGNALS_H_

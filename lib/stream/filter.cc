@@ -1,0 +1,150 @@
+#include "stream/filter.h"
+
+#include <fmt/core.h>
+
+#include <map>
+
+#include "io/report.h"
+#include "stream/records.h"
+
+namespace govstream::stream {
+
+FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+  FilterResult result;
+  RecordReader::Options ro;
+  ro.max_line_bytes = o.max_line_bytes;
+  ro.strict = o.strict;
+  ro.before_block = [out] { out->Flush(); };
+  if (o.trust_input && !o.invert) ro.prefilter = o.predicate->required_literal();
+  RecordReader records(o.inputs, ro, reporter);
+  io::Stats stats;
+  io::Progress progress(o.progress);
+  std::string error;
+  std::string buf;
+
+  while (!out->failed() && records.Next()) {
+    const io::LineReader& lines = records.lines();
+    progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+    expr::Expression::Result r = o.predicate->Test(records.value(), records.arena(), &error);
+    if (r == expr::Expression::Result::kError) {
+      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+      continue;
+    }
+    bool keep = (r == expr::Expression::Result::kValue) != o.invert;
+    if (!keep) continue;
+    if (o.map != nullptr) {
+      expr::Value v;
+      expr::Expression::Result m = o.map->Eval(records.value(), records.arena(), &v, &error);
+      if (m == expr::Expression::Result::kError) {
+        if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+        continue;
+      }
+      if (m == expr::Expression::Result::kEmpty) continue;
+      ++result.kept;
+      if (!o.count_only) {
+        buf.clear();
+        expr::AppendJson(v, &buf);
+        buf += '\n';
+        out->Write(buf);
+      }
+    } else {
+      ++result.kept;
+      if (!o.count_only) {
+        out->Write(records.line());
+        out->Put('\n');
+      }
+    }
+    if (o.line_buffered) out->Flush();
+    if (o.limit != 0 && result.kept >= o.limit) break;
+  }
+
+  if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
+  out->Flush();
+  const io::LineReader& lines = records.lines();
+  progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  reporter->Finish();
+  stats.records_in = records.records();
+  stats.records_out = result.kept;
+  stats.bytes_in = lines.bytes_read();
+  if (o.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter));
+  result.source_errors = records.source_errors();
+  result.status = out->failed() ? out->status() : records.status();
+  return result;
+}
+
+namespace {
+
+struct FieldTree {
+  std::map<std::string, FieldTree> children;  // ordered by first mention below
+  std::vector<std::string> order;
+  bool leaf = false;
+};
+
+std::string Quote(std::string_view s) {
+  std::string q(1, '"');
+  q += io::JsonEscape(s);
+  q += '"';
+  return q;
+}
+
+void Render(const FieldTree& t, const std::string& path, std::string* out) {
+  *out += '{';
+  bool first = true;
+  for (const std::string& k : t.order) {
+    const FieldTree& c = t.children.at(k);
+    if (!first) *out += ", ";
+    first = false;
+    std::string sub = path + "[" + Quote(k) + "]";
+    *out += Quote(k) + ": ";
+    if (c.leaf) {
+      *out += "." + sub;
+    } else {
+      Render(c, sub, out);
+    }
+  }
+  *out += '}';
+}
+
+}  // namespace
+
+bool FieldsToExpression(std::string_view list, std::string* expr_text, std::string* error) {
+  FieldTree root;
+  size_t start = 0;
+  bool any = false;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string_view field = list.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    start = comma == std::string_view::npos ? list.size() + 1 : comma + 1;
+    if (field.empty()) {
+      *error = "--fields: empty field name";
+      return false;
+    }
+    FieldTree* node = &root;
+    size_t p = 0;
+    while (p <= field.size()) {
+      size_t dot = field.find('.', p);
+      std::string part(field.substr(p, dot == std::string_view::npos ? std::string_view::npos : dot - p));
+      p = dot == std::string_view::npos ? field.size() + 1 : dot + 1;
+      if (part.empty()) {
+        *error = fmt::format("--fields: empty name in '{}'", field);
+        return false;
+      }
+      if (node->leaf) break;  // "a,a.b": a whole already
+      if (!node->children.count(part)) node->order.push_back(part);
+      node = &node->children[part];
+    }
+    node->leaf = true;
+    node->children.clear();
+    node->order.clear();
+    any = true;
+  }
+  if (!any) {
+    *error = "--fields: empty list";
+    return false;
+  }
+  expr_text->clear();
+  Render(root, "", expr_text);
+  return true;
+}
+
+}  // namespace govstream::stream

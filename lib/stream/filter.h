@@ -1,0 +1,53 @@
+// The stream-filter pipeline: records -> predicate -> (map) -> writer.
+//
+// RunFilter() reads every source, keeps the records for which the predicate
+// is truthy (or not, with invert), and writes their original bytes, or the
+// map expression's value as compact JSON. It flushes before blocking on
+// input, stops early at `limit` kept records, and on a broken output pipe.
+// Evaluation errors are reported per record like bad lines.
+#ifndef GOVSTREAM_STREAM_FILTER_H_
+#define GOVSTREAM_STREAM_FILTER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "expr/expr.h"
+#include "io/output.h"
+#include "io/report.h"
+
+namespace govstream::stream {
+
+struct FilterOptions {
+  const expr::Expression* predicate = nullptr;
+  const expr::Expression* map = nullptr;  // optional
+  std::vector<std::string> inputs;        // empty: stdin
+  bool invert = false;
+  bool count_only = false;
+  uint64_t limit = 0;  // 0: no limit
+  bool line_buffered = false;
+  bool strict = false;
+  bool trust_input = false;
+  bool stats = false;
+  bool progress = false;
+  size_t max_line_bytes = 16u << 20;
+};
+
+struct FilterResult {
+  // OK, DataError (--strict), Interrupted, BrokenPipe or IoError (output).
+  Status status;
+  uint64_t kept = 0;
+  uint64_t source_errors = 0;  // inputs that could not be opened or read
+};
+
+FilterResult RunFilter(const FilterOptions& options, io::OutputWriter* out, io::Reporter* reporter);
+
+// Turns "--fields host,client.ip" into the jq text of the equivalent
+// projection, {"host": .["host"], "client": {"ip": .["client"]["ip"]}}.
+// Returns false with *error set for an empty list or empty field name.
+bool FieldsToExpression(std::string_view list, std::string* expr_text, std::string* error);
+
+}  // namespace govstream::stream
+
+#endif  // GOVSTREAM_STREAM_FILTER_H_

@@ -1,0 +1,63 @@
+#include "stream/records.h"
+
+#include <cstring>
+
+namespace govstream::stream {
+
+RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)
+    : reader_(std::move(sources),
+              io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
+                                      .before_block = options.before_block}),
+      options_(std::move(options)),
+      reporter_(reporter) {}
+
+bool RecordReader::ReportCurrent(io::Problem kind, std::string_view reason) {
+  reporter_->Report(kind, reader_.source_name(), reader_.line_number(), reason);
+  if (options_.strict) {
+    status_ = Status::DataError(std::string(reason));
+    return false;
+  }
+  return true;
+}
+
+bool RecordReader::Next() {
+  arena_.Reset();
+  const std::string& lit = options_.prefilter;
+  for (;;) {
+    switch (reader_.Next()) {
+      case io::LineReader::Event::kEnd:
+        return false;
+      case io::LineReader::Event::kInterrupted:
+        status_ = Status::Interrupted();
+        return false;
+      case io::LineReader::Event::kSourceError:
+        ++source_errors_;
+        reporter_->Error(reader_.message());
+        continue;
+      case io::LineReader::Event::kTooLong:
+        if (!ReportCurrent(io::Problem::kTooLong,
+                           "line longer than --max-line-bytes (" + std::to_string(options_.max_line_bytes) +
+                               " bytes); skipped")) {
+          return false;
+        }
+        continue;
+      case io::LineReader::Event::kLine:
+        break;
+    }
+    std::string_view line = reader_.line();
+    if (!lit.empty() && line.find(lit) == std::string_view::npos &&
+        std::memchr(line.data(), '\\', line.size()) == nullptr) {
+      ++prefiltered_;
+      continue;
+    }
+    if (!parser_.Parse(line, &arena_, &value_, &error_)) {
+      if (expr::IsBlank(line)) continue;
+      if (!ReportCurrent(io::Problem::kInvalidJson, error_)) return false;
+      continue;
+    }
+    ++records_;
+    return true;
+  }
+}
+
+}  // namespace govstream::stream

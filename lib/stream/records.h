@@ -1,0 +1,77 @@
+// RecordReader: the NDJSON front end every program shares. It reads lines
+// (io::LineReader), parses each as one JSON value (expr::JsonParser), and
+// hands out only valid records. Bad lines -- invalid JSON or UTF-8, longer
+// than max_line_bytes -- are reported through the io::Reporter as
+// "SOURCE:LINE: reason" and counted; with `strict` the first one stops the
+// reader with Status::DataError. Blank lines are skipped silently. Sources
+// that cannot be opened are reported and skipped (source_errors()).
+//
+// A record's line() and value() stay valid until the next Next(); values a
+// consumer computes go in arena(), which is reset at every Next().
+// Not thread-safe.
+#ifndef GOVSTREAM_STREAM_RECORDS_H_
+#define GOVSTREAM_STREAM_RECORDS_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "expr/json.h"
+#include "expr/value.h"
+#include "io/input.h"
+#include "io/report.h"
+
+namespace govstream::stream {
+
+class RecordReader {
+ public:
+  struct Options {
+    size_t max_line_bytes = 16u << 20;
+    bool strict = false;
+    std::function<void()> before_block;
+    // If non-empty: a line that contains no backslash and not this literal
+    // is skipped without parsing (it cannot match). See --trust-input.
+    std::string prefilter;
+  };
+
+  RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter);
+
+  // True: a record is ready. False: input ended or stopped; see status().
+  bool Next();
+
+  std::string_view line() const { return reader_.line(); }
+  const expr::Value& value() const { return value_; }
+  expr::Arena* arena() { return &arena_; }
+  const std::string& source_name() const { return reader_.source_name(); }
+  uint64_t line_number() const { return reader_.line_number(); }
+
+  // OK at end of input; DataError (strict) or Interrupted when stopped.
+  const Status& status() const { return status_; }
+  uint64_t records() const { return records_; }
+  uint64_t prefiltered() const { return prefiltered_; }
+  uint64_t source_errors() const { return source_errors_; }
+  const io::LineReader& lines() const { return reader_; }
+
+  // Reports a problem with the current record (e.g. an evaluation error);
+  // returns false when --strict says to stop (status() is then DataError).
+  bool ReportCurrent(io::Problem kind, std::string_view reason);
+
+ private:
+  io::LineReader reader_;
+  Options options_;
+  io::Reporter* reporter_;
+  expr::JsonParser parser_;
+  expr::Arena arena_;
+  expr::Value value_;
+  Status status_;
+  std::string error_;
+  uint64_t records_ = 0;
+  uint64_t prefiltered_ = 0;
+  uint64_t source_errors_ = 0;
+};
+
+}  // namespace govstream::stream
+
+#endif  // GOVSTREAM_STREAM_RECORDS_H_

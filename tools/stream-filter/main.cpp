@@ -1,0 +1,92 @@
+// stream-filter: keep the NDJSON records that match a jq expression.
+// Options come from cli::StreamFilterSpec(); the work is stream::RunFilter().
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "cli/args.h"
+#include "cli/programs.h"
+#include "expr/expr.h"
+#include "io/output.h"
+#include "io/report.h"
+#include "io/signals.h"
+#include "stream/filter.h"
+
+namespace gs = govstream;
+
+namespace {
+
+int ExpressionError(const char* what, const gs::Status& s) {
+  fmt::print(stderr, "stream-filter: {}: {}\n", what, s.message());
+  return gs::cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const gs::cli::ProgramSpec& spec = gs::cli::StreamFilterSpec();
+  gs::cli::ParseResult parsed = gs::cli::Parse(spec, argc, argv);
+  if (parsed.exit_now) return parsed.exit_code;
+  const gs::cli::Args& args = parsed.args;
+
+  std::unique_ptr<gs::expr::Expression> predicate, map;
+  gs::Status s = gs::expr::Expression::Compile(args.positionals()[0], &predicate);
+  if (!s.ok()) return ExpressionError("bad expression", s);
+
+  if (args.has("map") && args.has("fields")) {
+    fmt::print(stderr, "stream-filter: --map and --fields cannot be combined\n");
+    return gs::cli::kExitUsage;
+  }
+  std::string map_text;
+  if (auto m = args.str("map")) map_text = *m;
+  if (auto f = args.str("fields")) {
+    std::string error;
+    if (!gs::stream::FieldsToExpression(*f, &map_text, &error)) {
+      fmt::print(stderr, "stream-filter: {}\n", error);
+      return gs::cli::kExitUsage;
+    }
+  }
+  if (!map_text.empty()) {
+    s = gs::expr::Expression::Compile(map_text, &map);
+    if (!s.ok()) return ExpressionError("bad --map expression", s);
+  }
+
+  gs::stream::FilterOptions o;
+  o.predicate = predicate.get();
+  o.map = map.get();
+  o.inputs = args.strs("input");
+  for (size_t i = 1; i < args.positionals().size(); ++i) o.inputs.push_back(args.positionals()[i]);
+  o.invert = args.flag("invert");
+  o.count_only = args.flag("count");
+  o.limit = args.count("limit", 0);
+  o.line_buffered = args.flag("line-buffered");
+  o.strict = args.flag("strict");
+  o.trust_input = args.flag("trust-input");
+  o.stats = args.flag("stats");
+  o.progress = args.flag("progress");
+  o.max_line_bytes = args.count("max-line-bytes", 16u << 20);
+
+  gs::io::InstallSignalHandlers();
+  gs::io::EnlargePipe(STDOUT_FILENO);
+  gs::io::OutputWriter out(STDOUT_FILENO);
+  gs::io::Reporter reporter("stream-filter");
+  gs::stream::FilterResult r = gs::stream::RunFilter(o, &out, &reporter);
+
+  switch (r.status.code()) {
+    case gs::Status::Code::kBrokenPipe:
+      return gs::cli::kExitOk;
+    case gs::Status::Code::kInterrupted:
+      return gs::cli::kExitInterrupted;
+    case gs::Status::Code::kDataError:
+      return gs::cli::kExitData;
+    case gs::Status::Code::kIoError:
+      reporter.Error(r.status.message());
+      return gs::cli::kExitIo;
+    default:
+      break;
+  }
+  if (r.source_errors > 0) return gs::cli::kExitIo;
+  if (reporter.total() > 0) return gs::cli::kExitSkipped;
+  return gs::cli::kExitOk;
+}
