@@ -1,0 +1,18 @@
+# fish completion for stream-filter
+# Generated from the govstream option table (lib/cli); do not edit.
+# Regenerate with: stream-filter --generate fish
+
+complete -c 'stream-filter' -s 'v' -l 'invert' -d 'Keep the records for which EXPR is false or null'
+complete -c 'stream-filter' -s 'c' -l 'count' -d 'Print only the number of kept records'
+complete -c 'stream-filter' -s 'n' -l 'limit' -r -f -d 'Stop reading after N kept records, like grep -m'
+complete -c 'stream-filter' -l 'map' -r -f -d 'Write the value of EXPR for each kept record instead of the record'
+complete -c 'stream-filter' -l 'fields' -r -f -d 'Write only these fields, e.g. host,status,client.ip'
+complete -c 'stream-filter' -l 'trust-input' -d 'Skip lines that cannot match without parsing them'
+complete -c 'stream-filter' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
+complete -c 'stream-filter' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'
+complete -c 'stream-filter' -l 'max-line-bytes' -r -f -d 'Longest accepted input line; longer lines are skipped and reported'
+complete -c 'stream-filter' -l 'line-buffered' -d 'Flush standard output after every record'
+complete -c 'stream-filter' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
+complete -c 'stream-filter' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
+complete -c 'stream-filter' -s 'h' -l 'help' -d 'Print this help message and exit'
+complete -c 'stream-filter' -l 'version' -d 'Display program version information and exit'
