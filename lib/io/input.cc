@@ -109,6 +109,7 @@ LineReader::Fill LineReader::FillBuffer() {
 LineReader::Event LineReader::SkipLongLine() {
   // The buffer holds the start of an over-long line; drop bytes until '\n'.
   ++line_no_;
+  scanned_ = 0;
   for (;;) {
     char* nl = static_cast<char*>(std::memchr(buf_.get() + begin_, '\n', end_ - begin_));
     if (nl != nullptr) {

@@ -1,0 +1,481 @@
+#!/usr/bin/env python3
+"""Live end-to-end tests of stream-filter: timing, pipes, signals, memory.
+
+These need real processes and clocks, so they are not data-driven cases
+(see run-cases for those).  Standard library only.
+
+usage: GOVSTREAM_BIN=build/bin python3 tests/e2e/test_live.py [-v] [TestClass.test_name ...]
+
+GOVSTREAM_BIN is the directory that holds the built programs (default:
+../../build/bin relative to this file).  `jq`, `tail`, `yes`, `head` and `cat`
+must be on PATH.  Every wait is bounded, and every process a test starts is
+killed in tearDown.  Prints the unittest report and, last, exactly one line
+"N passed, M failed"; exits 1 if a test failed.
+"""
+
+import json
+import os
+import pty
+import random
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BIN_DIR = os.path.abspath(os.environ.get("GOVSTREAM_BIN")
+                          or os.path.join(HERE, "..", "..", "build", "bin"))
+SF = os.path.join(BIN_DIR, "stream-filter")
+
+PIPE = subprocess.PIPE
+DEVNULL = subprocess.DEVNULL
+MB = 1024 * 1024
+TIME = "/usr/bin/time"
+
+
+class LiveTest(unittest.TestCase):
+    """Tracks the processes it starts and kills them in tearDown."""
+
+    def setUp(self):
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix="govstream-live-")
+
+    def tearDown(self):
+        # Each process was started as the leader of its own process group.  A
+        # leader not yet reaped by us still owns its pid, so killing its group
+        # reaches it and anything it started (e.g. the program under
+        # /usr/bin/time), and nothing else.
+        for p in self.procs:
+            if p.returncode is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in (p.stdin, p.stdout, p.stderr):
+                if f is not None:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- helpers ----------------------------------------------------------
+
+    def spawn(self, args, **kw):
+        p = subprocess.Popen(args, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def wait_exit(self, p, timeout, what="process"):
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail("%s still running after %.1f s" % (what, timeout))
+
+    @staticmethod
+    def read_until(fd, needle, timeout, buf=b""):
+        """Reads fd until `needle` is in the data or timeout; returns
+        (data, monotonic time when needle was seen or None)."""
+        deadline = time.monotonic() + timeout
+        while needle not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return buf, None
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return buf, None
+            buf += chunk
+        return buf, time.monotonic()
+
+    @staticmethod
+    def drain(fd, quiet_seconds):
+        """Reads whatever arrives until fd is quiet for quiet_seconds."""
+        data = b""
+        while True:
+            ready, _, _ = select.select([fd], [], [], quiet_seconds)
+            if not ready:
+                return data
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    def append(self, path, data):
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def spawn_measured(self, args, **kw):
+        """Starts args under /usr/bin/time, which forks it from a small process
+        (a child spawned straight from this big Python process would inherit
+        its peak RSS).  Returns (process, file that will hold the peak RSS in KiB)."""
+        if not os.access(TIME, os.X_OK):
+            self.skipTest("%s is not installed" % TIME)
+        rss_file = self.path("rss-%d.txt" % len(self.procs))
+        return self.spawn([TIME, "-q", "-f", "%M", "-o", rss_file] + args, **kw), rss_file
+
+    @staticmethod
+    def read_rss_kib(rss_file):
+        with open(rss_file) as f:
+            return int(f.read().split()[-1])
+
+
+class TailFollow(LiveTest):
+    """Block-buffered output is flushed before the program waits for input."""
+
+    def test_tail_F_match_arrives_within_100ms(self):
+        log = self.path("live.ndjson")
+        self.append(log, b"")
+        # -s only matters if tail has to poll (no inotify); keeps tail itself fast.
+        tail = self.spawn(["tail", "-n", "0", "-s", "0.02", "-F", log],
+                          stdout=PIPE, stderr=DEVNULL)
+        sf = self.spawn([SF, ".ready or .hit"], stdin=tail.stdout, stdout=PIPE, stderr=PIPE)
+        tail.stdout.close()
+        fd = sf.stdout.fileno()
+
+        # Wait until tail follows the file: append markers until one comes through.
+        seen = None
+        deadline = time.monotonic() + 10
+        n = 0
+        while seen is None and time.monotonic() < deadline:
+            n += 1
+            self.append(log, b'{"ready":%d}\n' % n)
+            _, seen = self.read_until(fd, b'{"ready":%d}\n' % n, 0.5)
+        self.assertIsNotNone(seen, "no line came through tail -F | stream-filter within 10 s "
+                                   "(output held back in a buffer, or tail not following?)")
+        self.drain(fd, 0.2)
+
+        latencies = []
+        for attempt in range(3):
+            self.append(log, b"".join(b'{"hit":false,"noise":%d}\n' % i for i in range(5)))
+            self.drain(fd, 0.05)
+            needle = b'{"hit":true,"attempt":%d}\n' % attempt
+            t0 = time.monotonic()
+            self.append(log, needle)
+            data, t1 = self.read_until(fd, needle, 3.0)
+            self.assertIsNotNone(t1, "matching line not passed on within 3 s (output held back "
+                                     "in a buffer?); got %r" % data)
+            self.assertEqual(data, needle)
+            latencies.append(t1 - t0)
+        self.assertLess(min(latencies), 0.100,
+                        "best of 3 latencies %s s" % ["%.3f" % x for x in latencies])
+        self.assertIsNone(sf.poll(), "stream-filter exited while its input was still open")
+
+    def test_file_output_flushed_before_waiting_on_stdin(self):
+        # `stream-filter EXPR file -`: the matches from the file must come out
+        # while the program waits on the (still open) standard input.
+        f = self.path("first.ndjson")
+        with open(f, "wb") as out:
+            out.write(b'{"a":1}\n{"a":0}\n{"a":2}\n')
+        sf = self.spawn([SF, ".a > 0", f, "-"], stdin=PIPE, stdout=PIPE, stderr=PIPE)
+        data, t = self.read_until(sf.stdout.fileno(), b'{"a":2}\n', 3.0)
+        self.assertIsNotNone(t, "file matches held back while waiting for stdin; got %r" % data)
+        self.assertEqual(data, b'{"a":1}\n{"a":2}\n')
+        sf.stdin.write(b'{"a":3}\n')
+        sf.stdin.flush()
+        data, t = self.read_until(sf.stdout.fileno(), b'{"a":3}\n', 3.0)
+        self.assertIsNotNone(t, "stdin match held back; got %r" % data)
+        sf.stdin.close()
+        self.assertEqual(self.wait_exit(sf, 5), 0)
+        self.assertEqual(sf.stdout.read(), b"")
+
+
+class ClosedPipe(LiveTest):
+    """`| head -1` ends stream-filter quietly, promptly, with status 0."""
+
+    def run_into_head(self, sf_args, producer=None):
+        stdin = DEVNULL
+        if producer is not None:
+            prod = self.spawn(producer, stdout=PIPE, stderr=DEVNULL)
+            stdin = prod.stdout
+        sf = self.spawn([SF] + sf_args, stdin=stdin, stdout=PIPE, stderr=PIPE)
+        if producer is not None:
+            prod.stdout.close()
+        head = self.spawn(["head", "-1"], stdin=sf.stdout, stdout=PIPE)
+        sf.stdout.close()
+        try:
+            first, _ = head.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("head -1 got no line within 10 s")
+        t_head = time.monotonic()
+        status = self.wait_exit(sf, 5, "stream-filter after head exited")
+        elapsed = time.monotonic() - t_head
+        err = sf.stderr.read()
+        return first, status, err, elapsed
+
+    def test_yes_into_head(self):
+        first, status, err, elapsed = self.run_into_head([".a"], ["yes", '{"a":1}'])
+        self.assertEqual(first, b'{"a":1}\n')
+        self.assertEqual(status, 0)
+        self.assertEqual(err, b"", "a closed pipe must end the program quietly")
+        self.assertLess(elapsed, 1.0)
+
+    def test_yes_into_head_with_map_and_line_buffered(self):
+        first, status, err, elapsed = self.run_into_head(
+            ["--line-buffered", "--map", "{b: .a}", ".a"], ["yes", '{"a":1}'])
+        self.assertEqual(first, b'{"b":1}\n')
+        self.assertEqual((status, err), (0, b""))
+        self.assertLess(elapsed, 1.0)
+
+    def test_large_file_into_head(self):
+        big = self.path("big.ndjson")
+        with open(big, "wb") as f:
+            line = b'{"x":1,"pad":"' + b"p" * 200 + b'"}\n'
+            for _ in range(100):
+                f.write(line * 1000)  # ~21 MB
+        first, status, err, elapsed = self.run_into_head([".x", big])
+        self.assertEqual(first, line)
+        self.assertEqual((status, err), (0, b""))
+        self.assertLess(elapsed, 1.0)
+
+
+class Signals(LiveTest):
+    """SIGINT/SIGTERM: exit status 130, matches so far are on stdout."""
+
+    LINES = b'{"a":1}\n{"a":2}\n{"a":3}\n'
+    KEPT = b'{"a":2}\n{"a":3}\n'
+
+    def start_reading_open_pipe(self):
+        sf = self.spawn([SF, ".a > 1"], stdin=PIPE, stdout=PIPE, stderr=PIPE)
+        sf.stdin.write(self.LINES)
+        sf.stdin.flush()
+        return sf
+
+    def check_interrupt_while_waiting(self, sig):
+        sf = self.start_reading_open_pipe()
+        # Do not read stdout before the signal: the matches must be there after it.
+        time.sleep(0.5)
+        self.assertIsNone(sf.poll(), "stream-filter exited although stdin is open")
+        sf.send_signal(sig)
+        status = self.wait_exit(sf, 5, "stream-filter after %s" % signal.Signals(sig).name)
+        self.assertEqual(status, 130)
+        self.assertEqual(sf.stdout.read(), self.KEPT)
+
+    def test_sigint_while_waiting_for_input(self):
+        self.check_interrupt_while_waiting(signal.SIGINT)
+
+    def test_sigterm_while_waiting_for_input(self):
+        self.check_interrupt_while_waiting(signal.SIGTERM)
+
+    def test_sigint_then_end_of_input_still_exits_130(self):
+        # Ctrl-C in `producer | stream-filter`: the whole process group gets
+        # SIGINT and the producer's exit closes the pipe right after.  The
+        # signal arrived first, so the status must say "interrupted".
+        # (A race by nature: repeated so that a program that lets the end of
+        # input win over a pending interrupt fails reliably.  A correct one
+        # passes every time, since the signal is always sent first.)
+        statuses = []
+        for _ in range(20):
+            sf = self.start_reading_open_pipe()
+            data, t = self.read_until(sf.stdout.fileno(), self.KEPT, 3.0)
+            self.assertIsNotNone(t, "matches not passed on while waiting; got %r" % data)
+            time.sleep(0.02)  # let it settle into its blocking read
+            sf.send_signal(signal.SIGINT)
+            sf.stdin.close()
+            statuses.append(self.wait_exit(sf, 5, "stream-filter after SIGINT and EOF"))
+            self.assertEqual(sf.stdout.read(), b"")
+        self.assertEqual(statuses, [130] * 20)
+
+    def test_sigterm_while_output_is_blocked(self):
+        # The reader of stdout is stuck (never reads): stream-filter blocks in
+        # write.  SIGTERM must still end it promptly with status 130.
+        big = self.path("big.ndjson")
+        with open(big, "wb") as f:
+            f.write(b"".join(b'{"x":%d,"pad":"%s"}\n' % (i, b"q" * 40) for i in range(200000)))
+        sf = self.spawn([SF, "true", big], stdin=DEVNULL, stdout=PIPE, stderr=PIPE)
+        time.sleep(0.5)  # fills the pipe, then blocks in write
+        self.assertIsNone(sf.poll(), "expected stream-filter to be blocked writing")
+        sf.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(sf, 3, "stream-filter (blocked on output) after SIGTERM"),
+                         130)
+
+
+class HugeLine(LiveTest):
+    """A 50 MB line with --max-line-bytes 1M is skipped in bounded memory."""
+
+    def make_huge(self):
+        path = self.path("huge.ndjson")
+        with open(path, "wb") as f:
+            f.write(b'{"a":1}\n{"a":"')
+            chunk = b"x" * MB
+            for _ in range(50):
+                f.write(chunk)
+            f.write(b'"}\n{"a":2}\n')
+        return path
+
+    def check(self, sf, rss_file, source):
+        try:
+            out, err = sf.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.fail("stream-filter still running after 60 s")
+        self.assertEqual(sf.returncode, 1)
+        self.assertEqual(out, b'{"a":1}\n{"a":2}\n')
+        self.assertIn(b"stream-filter: %s:2: " % source, err)
+        rss_kib = self.read_rss_kib(rss_file)
+        self.assertLess(rss_kib, 40 * 1024, "peak RSS %d KiB for a 50 MB line" % rss_kib)
+
+    def test_huge_line_in_file(self):
+        path = self.make_huge()
+        sf, rss = self.spawn_measured([SF, "--max-line-bytes", "1M", ".a", path],
+                                      stdin=DEVNULL, stdout=PIPE, stderr=PIPE)
+        self.check(sf, rss, path.encode())
+
+    def test_huge_line_on_stdin(self):
+        path = self.make_huge()
+        cat = self.spawn(["cat", path], stdout=PIPE)
+        sf, rss = self.spawn_measured([SF, "--max-line-bytes", "1M", ".a"],
+                                      stdin=cat.stdout, stdout=PIPE, stderr=PIPE)
+        cat.stdout.close()
+        self.check(sf, rss, b"<stdin>")
+        self.wait_exit(cat, 5, "cat")
+
+
+class AgreesWithJq(LiveTest):
+    """200k generated records: the same matches as jq, byte for byte."""
+
+    N = 200000
+    EXPR = ".x % 7 == 0"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.data_dir = tempfile.mkdtemp(prefix="govstream-live-data-")
+        cls.data = os.path.join(cls.data_dir, "gen.ndjson")
+        rnd = random.Random(20240607)
+        words = ["alpha", "beta", "caf\u00e9", "\u20ac5", 'quo"te', "back\\slash", "tab\there", ""]
+        with open(cls.data, "w", encoding="utf-8") as f:
+            for i in range(cls.N):
+                rec = {"id": i, "x": rnd.randint(-1000000, 1000000),
+                       "host": "web%d" % rnd.randint(1, 20),
+                       "word": rnd.choice(words),
+                       "ok": rnd.choice([True, False, None]),
+                       "tags": rnd.sample(words, rnd.randint(0, 3))}
+                if rnd.random() < 0.3:
+                    rec["nested"] = {"n": rnd.randint(0, 9), "z": [1, {"q": None}]}
+                # jq -c's own spelling, so kept original lines equal jq's output.
+                f.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.data_dir, ignore_errors=True)
+
+    def run_tool(self, args, stdin=DEVNULL, timeout=120):
+        p = self.spawn(args, stdin=stdin, stdout=PIPE, stderr=PIPE)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail("%s timed out" % args[0])
+        return p.returncode, out, err
+
+    def jq_select(self, expr, post=""):
+        code, out, err = self.run_tool(["jq", "-c", "select(%s)%s" % (expr, post), self.data])
+        self.assertEqual((code, err), (0, b""), "jq failed")
+        return out
+
+    def test_filter_file_matches_jq(self):
+        expected = self.jq_select(self.EXPR)
+        self.assertGreater(expected.count(b"\n"), self.N // 10)
+        code, out, err = self.run_tool([SF, self.EXPR, self.data])
+        self.assertEqual((code, err), (0, b""))
+        self.assertTrue(out == expected, "stream-filter and jq differ (%d vs %d lines)"
+                        % (out.count(b"\n"), expected.count(b"\n")))
+
+    def test_filter_stdin_matches_jq(self):
+        expected = self.jq_select(self.EXPR)
+        cat = self.spawn(["cat", self.data], stdout=PIPE)
+        code, out, err = self.run_tool([SF, self.EXPR], stdin=cat.stdout)
+        cat.stdout.close()
+        self.assertEqual((code, err), (0, b""))
+        self.assertTrue(out == expected, "stream-filter (stdin) and jq differ (%d vs %d lines)"
+                        % (out.count(b"\n"), expected.count(b"\n")))
+
+    def test_invert_count_and_map_match_jq(self):
+        expected_inv = self.jq_select("(%s) | not" % self.EXPR)
+        code, out, err = self.run_tool([SF, "-v", self.EXPR, self.data])
+        self.assertEqual((code, err), (0, b""))
+        self.assertTrue(out == expected_inv, "-v differs from jq")
+
+        kept = self.N - expected_inv.count(b"\n")
+        code, out, err = self.run_tool([SF, "-c", self.EXPR, self.data])
+        self.assertEqual((code, out, err), (0, b"%d\n" % kept, b""))
+
+        expected_map = self.jq_select(self.EXPR, " | {id, host, w: .word}")
+        code, out, err = self.run_tool([SF, "--map", "{id, host, w: .word}", self.EXPR, self.data])
+        self.assertEqual((code, err), (0, b""))
+        self.assertTrue(out == expected_map, "--map differs from jq")
+
+
+class Progress(LiveTest):
+    """--progress draws a progress line when stderr is a terminal."""
+
+    def test_progress_on_a_terminal(self):
+        big = self.path("big.ndjson")
+        with open(big, "wb") as f:
+            f.write(b'{"a":1}\n' * 2000000)  # 16 MB
+        master, slave = pty.openpty()
+        try:
+            sf = self.spawn([SF, "--progress", "-c", ".a", big],
+                            stdin=DEVNULL, stdout=PIPE, stderr=slave)
+            os.close(slave)
+            slave = None
+            err = b""
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if ready:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:  # EIO: the other side is closed
+                        break
+                    if not chunk:
+                        break
+                    err += chunk
+                elif sf.poll() is not None:
+                    break
+            self.assertEqual(self.wait_exit(sf, 5), 0)
+            self.assertEqual(sf.stdout.read(), b"2000000\n")
+            self.assertRegex(err, rb"\d+(\.\d+)?%", "no progress line on the terminal: %r" % err)
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+
+
+def main():
+    if not os.access(SF, os.X_OK):
+        print("stream-filter not found at %s (set GOVSTREAM_BIN)" % SF, file=sys.stderr)
+        print("0 passed, 1 failed")
+        return 1
+    argv = [a for a in sys.argv[1:] if not a.startswith("-")]
+    verbosity = 2 if ("-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]) else 1
+    loader = unittest.TestLoader()
+    if argv:
+        suite = loader.loadTestsFromNames(argv, sys.modules[__name__])
+    else:
+        suite = loader.loadTestsFromModule(sys.modules[__name__])
+    result = unittest.TextTestRunner(verbosity=verbosity, stream=sys.stdout).run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+# End-to-end tests: the built programs run in real shell pipelines.
+# include()d from tests/CMakeLists.txt (CMAKE_CURRENT_SOURCE_DIR is tests/).
+# Run only these with: ctest --test-dir build -L e2e --output-on-failure
+#
+#   e2e_cases  data-driven cases under tests/cases/<program>/NNNN/ (cmd, expout,
+#              experr, expcode), run by tests/e2e/run-cases
+#   e2e_live   timing, closed pipes, signals, memory bound and agreement with jq,
+#              tests/e2e/test_live.py (needs jq, tail, yes, head, cat, /usr/bin/time)
+
+set(GOVSTREAM_E2E_DIR ${CMAKE_CURRENT_SOURCE_DIR}/e2e)
+
+add_test(NAME e2e_cases
+         COMMAND /usr/bin/env python3 ${GOVSTREAM_E2E_DIR}/run-cases
+                 ${CMAKE_BINARY_DIR}/bin ${CMAKE_CURRENT_SOURCE_DIR}/cases)
+set_tests_properties(e2e_cases PROPERTIES
+  TIMEOUT 300
+  LABELS "e2e")
+
+add_test(NAME e2e_live
+         COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 python3 ${GOVSTREAM_E2E_DIR}/test_live.py -v)
+set_tests_properties(e2e_live PROPERTIES
+  TIMEOUT 300
+  LABELS "e2e"
+  # The live tests use wall-clock bounds; keep other heavy tests off the CPU.
+  RUN_SERIAL TRUE)
