@@ -7,8 +7,9 @@ These need real processes and clocks, so they are not data-driven cases
 usage: GOVSTREAM_BIN=build/bin python3 tests/e2e/test_live.py [-v] [TestClass.test_name ...]
 
 GOVSTREAM_BIN is the directory that holds the built programs (default:
-../../build/bin relative to this file).  `jq`, `tail`, `yes`, `head` and `cat`
-must be on PATH.  Every wait is bounded, and every process a test starts is
+../../build/bin relative to this file).  `jq`, `tail`, `yes`, `head`, `cat` and
+/usr/bin/time (GNU time) must be installed.  Every wait is bounded, and every
+process a test starts is
 killed in tearDown.  Prints the unittest report and, last, exactly one line
 "N passed, M failed"; exits 1 if a test failed.
 """
@@ -17,7 +18,6 @@ import json
 import os
 import pty
 import random
-import re
 import select
 import shutil
 import signal
