@@ -43,6 +43,7 @@ std::string Validate(const OptionSpec& o, const std::string& v) {
       if (!IsWholeNumber(v)) return fmt::format("expected a whole number, got '{}'", v);
       break;
     case ValueKind::kSize:
+      if (ParseSize(v) == uint64_t{0}) return "must be greater than 0";
       if (!ParseSize(v)) return fmt::format("expected a size such as 4096, 512K, 16M or 1G, got '{}'", v);
       break;
     case ValueKind::kDuration:
@@ -106,8 +107,7 @@ std::string RenderHelp(const ProgramSpec& spec) {
     for (const ExitCodeSpec& e : spec.exit_codes) {
       std::string_view m = e.meaning;
       size_t dot = m.find(". ");
-      if (dot == std::string_view::npos) dot = m.find(": ");
-      if (dot != std::string_view::npos && dot < 70) m = m.substr(0, dot);
+      if (dot != std::string_view::npos) m = m.substr(0, dot);
       out += fmt::format("  {:<4}{}\n", e.code, m);
     }
   }
@@ -179,26 +179,64 @@ ParseResult Parse(const ProgramSpec& spec, int argc, const char* const* argv) {
       opt = app.add_option(OptionNames(o), vec, help);
       opt->type_name(std::string(o.value_name));
       opt->allow_extra_args(false);
-      opt->expected(1);
-      if (!o.repeatable) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      if (o.repeatable) {
+        opt->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      } else {
+        opt->expected(1);
+        opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+      }
     }
     if (o.hidden) opt->group("");
   }
   std::string generate;
   app.add_option("--generate", generate, "generate man|bash|zsh|fish")->group("");
 
+  // Positionals are separated here, not by CLI11, which would read an
+  // argument such as "[.a, .b]" as a list. Option values are kept with
+  // their options; "--" ends the options.
   std::vector<std::string> positionals;
-  std::string pos_name;
-  for (const PositionalSpec& p : spec.positionals) {
-    if (!pos_name.empty()) pos_name += " ";
-    pos_name += p.name;
+  std::vector<std::string> option_args;
+  auto takes_value = [&](std::string_view name, bool is_long) -> bool {
+    if (is_long && name == "generate") return true;
+    for (const OptionSpec& o : spec.options) {
+      if (is_long ? o.long_name == name : (o.short_name != 0 && name.size() == 1 && o.short_name == name[0])) {
+        return o.kind != ValueKind::kFlag;
+      }
+    }
+    return false;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") {
+      for (++i; i < argc; ++i) positionals.emplace_back(argv[i]);
+      break;
+    }
+    if (a.size() > 2 && a.substr(0, 2) == "--") {
+      option_args.emplace_back(a);
+      if (a.find('=') == std::string_view::npos && takes_value(a.substr(2), true) && i + 1 < argc) {
+        option_args.emplace_back(argv[++i]);
+      }
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      option_args.emplace_back(a);
+      // A cluster of short flags; the first one that takes a value takes
+      // the rest of the word, or the next argument.
+      for (size_t k = 1; k < a.size(); ++k) {
+        if (takes_value(a.substr(k, 1), false)) {
+          if (k + 1 == a.size() && i + 1 < argc) option_args.emplace_back(argv[++i]);
+          break;
+        }
+      }
+      continue;
+    }
+    positionals.emplace_back(a);
   }
-  if (!spec.positionals.empty()) {
-    app.add_option("args", positionals, "")->type_name("")->group("");
-  }
+  std::vector<const char*> cli_argv = {argv[0]};
+  for (const std::string& a : option_args) cli_argv.push_back(a.c_str());
 
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(cli_argv.size()), cli_argv.data());
   } catch (const CLI::CallForHelp&) {
     std::fputs(RenderHelp(spec).c_str(), stdout);
     result.exit_now = true;
@@ -208,6 +246,17 @@ ParseResult Parse(const ProgramSpec& spec, int argc, const char* const* argv) {
     std::fputs((app.version() + "\n").c_str(), stdout);
     result.exit_now = true;
     result.exit_code = kExitOk;
+    return result;
+  } catch (const CLI::ExtrasError& e) {
+    result.exit_now = true;
+    std::string unknown;
+    for (const std::string& a : option_args) {
+      if (a.size() > 1 && a[0] == '-' && std::string(e.what()).find(a) != std::string::npos) {
+        unknown = a;
+        break;
+      }
+    }
+    result.exit_code = UsageError(spec, unknown.empty() ? std::string(e.what()) : "unknown option " + unknown);
     return result;
   } catch (const CLI::ParseError& e) {
     result.exit_now = true;

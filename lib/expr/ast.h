@@ -4,6 +4,7 @@
 #ifndef GOVSTREAM_EXPR_AST_H_
 #define GOVSTREAM_EXPR_AST_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,11 @@ class Node {
   virtual ~Node() = default;
   virtual Res Eval(const Value& in, EvalContext& ctx, Value* out) const = 0;
   int column() const { return column_; }
+  // Calls `fn(child, same_input)` for each direct child; same_input is true
+  // when the child is evaluated on this node's own input (false for the
+  // right side of a pipe and the argument of any/all).
+  using ChildFn = std::function<void(const Node*, bool)>;
+  virtual void ForEachChild(const ChildFn&) const {}
 
  private:
   int column_;

@@ -25,6 +25,9 @@ struct Builtin {
   BuiltinFn fn;
   PrepareFn prepare = nullptr;
   std::string_view summary = {};  // one line for docs
+  // False when the arguments are evaluated on something other than the
+  // call's input (any(f)/all(f) run f on each element).
+  bool args_on_input = true;
 };
 
 // nullptr when no builtin has this name and arity.

@@ -63,6 +63,10 @@ Res Keys(const CallNode&, const Value& in, EvalContext& ctx, Value* out) {
 }
 
 Res HasKey(const Value& t, const Value& k, EvalContext& ctx, Value* out) {
+  if (t.is_null()) {  // jq 1.6: null has no keys, but asking is not an error
+    *out = Value::Bool(false);
+    return Res::kValue;
+  }
   if (t.is_object() && k.is_string()) {
     Value ignored;
     *out = Value::Bool(t.find(k.string(), &ignored));
@@ -251,9 +255,9 @@ std::vector<Builtin> CoreBuiltins() {
       {"in", 1, In, nullptr, "whether the input is a key of the argument"},
       {"contains", 1, ContainsFn, nullptr, "recursive containment (substring for strings)"},
       {"any", 0, Any, nullptr, "true if any element is truthy"},
-      {"any", 1, Any, nullptr, "true if f is truthy for any element"},
+      {"any", 1, Any, nullptr, "true if f is truthy for any element", false},
       {"all", 0, All, nullptr, "true if every element is truthy"},
-      {"all", 1, All, nullptr, "true if f is truthy for every element"},
+      {"all", 1, All, nullptr, "true if f is truthy for every element", false},
       {"tostring", 0, ToString, nullptr, "strings unchanged, other values as compact JSON"},
       {"tonumber", 0, ToNumber, nullptr, "numbers unchanged, strings parsed as numbers"},
       {"floor", 0, Floor, nullptr, "round down"},

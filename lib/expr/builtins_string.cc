@@ -123,6 +123,7 @@ Res Join(const CallNode& c, const Value& in, EvalContext& ctx, Value* out) {
 
 struct RegexState : CallNode::State {
   std::unique_ptr<RE2> fixed;  // compiled at compile time when literal
+  bool fixed_non_empty = false;
   std::mutex mu;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<RE2>> cache;
 };
@@ -149,6 +150,7 @@ Status PrepareTest(CallNode* call) {
   if (literal) {
     Status s = CompileRegex(pattern, flags, &state->fixed);
     if (!s.ok()) return s;
+    state->fixed_non_empty = flags.find('n') != std::string::npos;
   }
   call->set_state(std::move(state));
   return Status::Ok();
@@ -172,7 +174,9 @@ Res Test(const CallNode& c, const Value& in, EvalContext& ctx, Value* out) {
   if (!re_v.is_string()) return ctx.Fail(Describe(re_v) + " is not a string");
   if (!flags_v.is_null() && !flags_v.is_string()) return ctx.Fail(Describe(flags_v) + " is not a string");
   const RE2* re = state->fixed.get();
+  bool non_empty = state->fixed_non_empty;
   if (re == nullptr) {
+    non_empty = flags_v.is_string() && flags_v.string().find('n') != std::string_view::npos;
     std::lock_guard<std::mutex> lock(state->mu);
     auto key = std::make_pair(std::string(re_v.string()),
                               std::string(flags_v.is_string() ? flags_v.string() : std::string_view()));
@@ -186,8 +190,7 @@ Res Test(const CallNode& c, const Value& in, EvalContext& ctx, Value* out) {
     }
     re = it->second.get();
   }
-  std::string_view s = in.string();
-  *out = Value::Bool(RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *re));
+  *out = Value::Bool(RegexTest(*re, in.string(), non_empty));
   return Res::kValue;
 }
 

@@ -288,9 +288,6 @@ Res IndexValue(const Value& t, const Value& k, EvalContext& ctx, Value* out) {
         for (size_t j = 0; j < needle.size() && match; ++j) match = Equal(hay[i + j], needle[j]);
         if (match) idx.push_back(Value::Number(static_cast<double>(i)));
       }
-    } else {
-      *out = Value::Null();
-      return Res::kValue;
     }
     *out = MakeArray(ctx, idx);
     return Res::kValue;
@@ -327,6 +324,7 @@ Res FieldNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
     *out = Value::Null();
     return Res::kValue;
   }
+  if (optional_) return Res::kEmpty;
   return ctx.Fail(fmt::format("Cannot index {} with \"{}\"", t.type_name(), key_));
 }
 
@@ -337,7 +335,12 @@ Res IndexNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
   Value t;
   r = target_->Eval(in, ctx, &t);
   if (r != Res::kValue) return r;
-  return IndexValue(t, k, ctx, out);
+  r = IndexValue(t, k, ctx, out);
+  if (r == Res::kError && optional_) {
+    ctx.error->clear();
+    return Res::kEmpty;
+  }
+  return r;
 }
 
 Res TryNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
@@ -378,8 +381,7 @@ Res CompareNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
   if (r != Res::kValue) return r;
   bool result;
   if (a.is_number() && b.is_number()) {
-    double x = a.number(), y = b.number();
-    int c = x < y ? -1 : (x == y ? 0 : 1);
+    int c = CompareNumbers(a.number(), b.number());
     switch (op_) {
       case CmpOp::kEq: result = c == 0; break;
       case CmpOp::kNe: result = c != 0; break;
@@ -437,15 +439,37 @@ Res PipeNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
 }
 
 Res ArrayNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
-  Value* mem = ctx.arena->AllocateArray<Value>(items_.size());
-  size_t n = 0;
-  for (const NodePtr& item : items_) {
-    Value v;
-    Res r = item->Eval(in, ctx, &v);
-    if (r == Res::kError) return r;
-    if (r == Res::kValue) new (&mem[n++]) Value(v);
+  if (stages_.empty()) {  // []
+    *out = Value::Array(nullptr, 0);
+    return Res::kValue;
   }
-  *out = Value::Array(mem, n);
+  if (stages_.size() == 1) {  // the common case: [a, b, c]
+    const Stage& items = stages_[0];
+    Value* mem = ctx.arena->AllocateArray<Value>(items.size());
+    size_t n = 0;
+    for (const NodePtr& item : items) {
+      Value v;
+      Res r = item->Eval(in, ctx, &v);
+      if (r == Res::kError) return r;
+      if (r == Res::kValue) new (&mem[n++]) Value(v);
+    }
+    *out = Value::Array(mem, n);
+    return Res::kValue;
+  }
+  std::vector<Value> current = {in}, next;
+  for (const Stage& stage : stages_) {
+    next.clear();
+    for (const Value& v : current) {
+      for (const NodePtr& item : stage) {
+        Value o;
+        Res r = item->Eval(v, ctx, &o);
+        if (r == Res::kError) return r;
+        if (r == Res::kValue) next.push_back(o);
+      }
+    }
+    current.swap(next);
+  }
+  *out = MakeArray(ctx, current);
   return Res::kValue;
 }
 
@@ -473,6 +497,10 @@ Res ObjectNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
 }
 
 CallNode::~CallNode() = default;
+
+void CallNode::ForEachChild(const ChildFn& fn) const {
+  for (const NodePtr& a : args_) fn(a.get(), fn_->args_on_input);
+}
 
 Res CallNode::Eval(const Value& in, EvalContext& ctx, Value* out) const { return fn_->fn(*this, in, ctx, out); }
 

@@ -45,6 +45,8 @@ class Expression {
   const std::string& required_literal() const { return required_literal_; }
 
   const std::string& text() const { return text_; }
+  // Internal: the evaluator tree, for analyses such as Projection.
+  const Node* root_node() const { return root_.get(); }
 
  private:
   Expression() = default;

@@ -290,10 +290,38 @@ bool IsBlank(std::string_view line) {
   return true;
 }
 
+namespace {
+
+// simdjson reads the integer -0 as 0; jq keeps the sign. True when `line`
+// holds a -0 number token (not "-0.5", "-01" or a "-0" inside a string such
+// as a date, which follows a digit).
+bool HasNegativeZero(std::string_view line) {
+  const char* p = line.data();
+  const char* end = p + line.size();
+  while ((p = static_cast<const char*>(memmem(p, static_cast<size_t>(end - p), "-0", 2))) != nullptr) {
+    const char* q = p + 2;
+    bool number_ends = q == end || !((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E');
+    const char* b = p;
+    while (b > line.data() && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n')) --b;
+    bool value_starts = b == line.data() || b[-1] == ':' || b[-1] == ',' || b[-1] == '[';
+    if (number_ends && value_starts) return true;
+    p += 2;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool JsonParser::Parse(std::string_view line, Arena* arena, Value* out, std::string* error) {
   simdjson::dom::element root;
   auto err = parser_.parse(line.data(), line.size(), false).get(root);
   if (!err) {
+    if (HasNegativeZero(line)) {
+      // Exact re-read; the line is known to be valid JSON.
+      SlowParser slow(line, arena);
+      std::string slow_error;
+      if (slow.ParseDocument(out, &slow_error)) return true;
+    }
     *out = Value::FromDom(root);
     return true;
   }

@@ -37,12 +37,18 @@ class FieldNode final : public Node {
   FieldNode(int column, NodePtr target, std::string key)
       : Node(column), target_(std::move(target)), key_(std::move(key)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(target_.get(), true); }
   const Node* target() const { return target_.get(); }
   const std::string& key() const { return key_; }
+  // `.a?`: an error from this indexing step gives no output (an error from
+  // evaluating the target still propagates, as in jq).
+  void set_optional() { optional_ = true; }
+  bool optional() const { return optional_; }
 
  private:
   NodePtr target_;
   std::string key_;
+  bool optional_ = false;
 };
 
 // target[index]; index is evaluated against the same input as target.
@@ -51,12 +57,16 @@ class IndexNode final : public Node {
   IndexNode(int column, NodePtr target, NodePtr index)
       : Node(column), target_(std::move(target)), index_(std::move(index)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(target_.get(), true); fn(index_.get(), true); }
   const Node* target() const { return target_.get(); }
   const Node* index() const { return index_.get(); }
+  void set_optional() { optional_ = true; }
+  bool optional() const { return optional_; }
 
  private:
   NodePtr target_;
   NodePtr index_;
+  bool optional_ = false;
 };
 
 // term?  -- errors become no output.
@@ -64,6 +74,7 @@ class TryNode final : public Node {
  public:
   TryNode(int column, NodePtr inner) : Node(column), inner_(std::move(inner)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(inner_.get(), true); }
 
  private:
   NodePtr inner_;
@@ -73,6 +84,7 @@ class NegateNode final : public Node {
  public:
   NegateNode(int column, NodePtr inner) : Node(column), inner_(std::move(inner)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(inner_.get(), true); }
 
  private:
   NodePtr inner_;
@@ -84,6 +96,7 @@ class ArithNode final : public Node {
   ArithNode(int column, ArithOp op, NodePtr l, NodePtr r)
       : Node(column), op_(op), l_(std::move(l)), r_(std::move(r)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(l_.get(), true); fn(r_.get(), true); }
 
  private:
   ArithOp op_;
@@ -96,6 +109,7 @@ class CompareNode final : public Node {
   CompareNode(int column, CmpOp op, NodePtr l, NodePtr r)
       : Node(column), op_(op), l_(std::move(l)), r_(std::move(r)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(l_.get(), true); fn(r_.get(), true); }
   CmpOp op() const { return op_; }
   const Node* left() const { return l_.get(); }
   const Node* right() const { return r_.get(); }
@@ -111,6 +125,7 @@ class LogicNode final : public Node {
   LogicNode(int column, bool is_and, NodePtr l, NodePtr r)
       : Node(column), is_and_(is_and), l_(std::move(l)), r_(std::move(r)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(l_.get(), true); fn(r_.get(), true); }
   bool is_and() const { return is_and_; }
   const Node* left() const { return l_.get(); }
   const Node* right() const { return r_.get(); }
@@ -125,6 +140,7 @@ class AltNode final : public Node {
  public:
   AltNode(int column, NodePtr l, NodePtr r) : Node(column), l_(std::move(l)), r_(std::move(r)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(l_.get(), true); fn(r_.get(), true); }
 
  private:
   NodePtr l_, r_;
@@ -134,6 +150,7 @@ class PipeNode final : public Node {
  public:
   PipeNode(int column, NodePtr l, NodePtr r) : Node(column), l_(std::move(l)), r_(std::move(r)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { fn(l_.get(), true); fn(r_.get(), false); }
   const Node* left() const { return l_.get(); }
   const Node* right() const { return r_.get(); }
 
@@ -141,13 +158,21 @@ class PipeNode final : public Node {
   NodePtr l_, r_;
 };
 
+// [e1, e2 | f, g | h]: jq reads it as [((e1, e2) | (f, g)) | h]. Each stage
+// is a comma list; every output of a stage feeds every item of the next.
 class ArrayNode final : public Node {
  public:
-  ArrayNode(int column, std::vector<NodePtr> items) : Node(column), items_(std::move(items)) {}
+  using Stage = std::vector<NodePtr>;
+  ArrayNode(int column, std::vector<Stage> stages) : Node(column), stages_(std::move(stages)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override {
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      for (const NodePtr& n : stages_[i]) fn(n.get(), i == 0);
+    }
+  }
 
  private:
-  std::vector<NodePtr> items_;
+  std::vector<Stage> stages_;
 };
 
 class ObjectNode final : public Node {
@@ -158,6 +183,7 @@ class ObjectNode final : public Node {
   };
   ObjectNode(int column, std::vector<Entry> entries) : Node(column), entries_(std::move(entries)) {}
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override { for (const Entry& e : entries_) { fn(e.key.get(), true); fn(e.value.get(), true); } }
 
  private:
   std::vector<Entry> entries_;
@@ -170,6 +196,7 @@ class CallNode final : public Node {
       : Node(column), fn_(fn), args_(std::move(args)) {}
   ~CallNode() override;
   Res Eval(const Value& in, EvalContext& ctx, Value* out) const override;
+  void ForEachChild(const ChildFn& fn) const override;
   const Builtin* builtin() const { return fn_; }
   const std::vector<NodePtr>& args() const { return args_; }
   // Evaluates argument i on `in`.

@@ -241,10 +241,10 @@ class Lexer {
               cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
               i += 6;
             } else {
-              cp = 0xFFFD;
+              throw ParseError(i, "syntax error: unpaired surrogate \\u escape in string");
             }
           } else if (cp >= 0xD800 && cp < 0xE000) {
-            cp = 0xFFFD;
+            throw ParseError(i, "syntax error: unpaired surrogate \\u escape in string");
           }
           AppendUtf8(cp, &value);
           break;
@@ -419,26 +419,42 @@ class Parser {
     return Postfix(Primary());
   }
 
+  // jq's postfix terms. `?` right after an index step (.a?, .[e]?, ."s"?)
+  // makes only that step optional; after anything else it is try.
   NodePtr Postfix(NodePtr n) {
+    bool last_index = primary_is_index_;
+    primary_is_index_ = false;
     for (;;) {
       const Token& t = Peek();
       if (t.kind == Tok::kField) {
         Take();
         n = std::make_unique<FieldNode>(Col(t), std::move(n), t.text);
+        last_index = true;
       } else if (t.kind == Tok::kDot && Peek(1).kind == Tok::kString) {
         Take();
         const Token& s = Take();
         if (s.interpolated) Refuse(s, "string interpolation \"\\(...)\"");
         n = std::make_unique<FieldNode>(Col(t), std::move(n), s.text);
+        last_index = true;
       } else if (t.kind == Tok::kDot) {
         Take();
         Unexpected();
       } else if (t.kind == Tok::kLBracket) {
         Take();
         n = Bracket(t, std::move(n));
+        last_index = true;
       } else if (t.kind == Tok::kQuestion) {
         Take();
-        n = std::make_unique<TryNode>(Col(t), std::move(n));
+        auto* f = dynamic_cast<FieldNode*>(n.get());
+        auto* ix = dynamic_cast<IndexNode*>(n.get());
+        if (last_index && f != nullptr && !f->optional()) {
+          f->set_optional();
+        } else if (last_index && ix != nullptr && !ix->optional()) {
+          ix->set_optional();
+        } else {
+          n = std::make_unique<TryNode>(Col(t), std::move(n));
+        }
+        last_index = false;
       } else {
         return n;
       }
@@ -464,6 +480,7 @@ class Parser {
   }
 
   NodePtr Primary() {
+    primary_is_index_ = false;
     const Token& t = Peek();
     switch (t.kind) {
       case Tok::kNumber:
@@ -483,11 +500,13 @@ class Parser {
         if (Peek().kind == Tok::kString) {
           const Token& s = Take();
           if (s.interpolated) Refuse(s, "string interpolation \"\\(...)\"");
+          primary_is_index_ = true;
           return std::make_unique<FieldNode>(Col(t), std::make_unique<IdentityNode>(Col(t)), s.text);
         }
         return std::make_unique<IdentityNode>(Col(t));
       case Tok::kField:
         Take();
+        primary_is_index_ = true;
         return std::make_unique<FieldNode>(Col(t), std::make_unique<IdentityNode>(Col(t)), t.text);
       case Tok::kLParen: {
         Take();
@@ -509,33 +528,22 @@ class Parser {
     }
   }
 
+  // [ CommaList ('|' CommaList)* ]: comma binds tighter than pipe here.
   NodePtr ArrayLiteral(const Token& open) {
-    std::vector<NodePtr> items;
-    if (Accept(Tok::kRBracket)) return std::make_unique<ArrayNode>(Col(open), std::move(items));
-    bool bare_pipe = false;
+    std::vector<ArrayNode::Stage> stages;
+    if (Accept(Tok::kRBracket)) return std::make_unique<ArrayNode>(Col(open), std::move(stages));
+    stages.emplace_back();
     for (;;) {
-      NodePtr item = Alt();
-      if (Peek().kind == Tok::kPipe) {
-        bare_pipe = true;
-        const Token& op = Take();
-        item = std::make_unique<PipeNode>(Col(op), std::move(item), Pipe());
-      }
-      items.push_back(std::move(item));
-      if (Peek().kind == Tok::kComma) {
-        Take();
-        if (bare_pipe) break;
+      stages.back().push_back(Alt());
+      if (Accept(Tok::kComma)) continue;
+      if (Accept(Tok::kPipe)) {
+        stages.emplace_back();
         continue;
       }
       break;
     }
-    if (bare_pipe && items.size() > 1) {
-      Refuse(open, "mixing ',' and '|' inside [...] (jq reads [a, b | c] as [(a, b) | c]); add parentheses");
-    }
-    if (bare_pipe && Peek().kind != Tok::kRBracket) {
-      Refuse(open, "mixing ',' and '|' inside [...] (jq reads [a, b | c] as [(a, b) | c]); add parentheses");
-    }
     Expect(Tok::kRBracket, "']'");
-    return std::make_unique<ArrayNode>(Col(open), std::move(items));
+    return std::make_unique<ArrayNode>(Col(open), std::move(stages));
   }
 
   // jq's object values (ExpD): a term, '-' ExpD, or ExpD '|' ExpD.
@@ -598,7 +606,10 @@ class Parser {
         Unexpected();
       }
       entries.push_back({std::move(key), std::move(value)});
-      if (Accept(Tok::kComma)) continue;
+      if (Accept(Tok::kComma)) {
+        if (Accept(Tok::kRBrace)) break;  // jq 1.6 allows {a: 1,}
+        continue;
+      }
       Expect(Tok::kRBrace, "'}' or ','");
       break;
     }
@@ -659,6 +670,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  bool primary_is_index_ = false;  // Primary() just read `.a` or `."a"`
 };
 
 // ------------------------------------------------------ literal prefilter

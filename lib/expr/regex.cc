@@ -13,8 +13,29 @@ std::string Translate(std::string_view p) {
   for (size_t i = 0; i < p.size(); ++i) {
     char c = p[i];
     if (c == '\\' && i + 1 < p.size()) {
-      if (!in_class && p[i + 1] == 'Z') {
+      // Oniguruma's \w, \d and \s are Unicode-aware; RE2's are ASCII.
+      static constexpr std::string_view kWord = "\\p{L}\\p{M}\\p{Nd}\\p{Pc}";
+      static constexpr std::string_view kSpace = "\\t\\n\\v\\f\\r \\x{85}\\p{Z}";
+      char e = p[i + 1];
+      if (!in_class && e == 'Z') {
         out += kEnd;
+      } else if (e == 'w' || e == 's') {
+        std::string_view set = e == 'w' ? kWord : kSpace;
+        if (in_class) {
+          out += set;
+        } else {
+          out += '[';
+          out += set;
+          out += ']';
+        }
+      } else if (!in_class && (e == 'W' || e == 'S')) {
+        out += "[^";
+        out += e == 'W' ? kWord : kSpace;
+        out += ']';
+      } else if (e == 'd') {
+        out += "\\p{Nd}";
+      } else if (e == 'D') {
+        out += "\\P{Nd}";
       } else {
         out += c;
         out += p[i + 1];
@@ -63,8 +84,9 @@ Status CompileRegex(std::string_view pattern, std::string_view flags, std::uniqu
         break;
       case 'x':
         return Status::InvalidArgument("regex flag 'x' (extended syntax) is not supported by RE2");
-      case 'n':
-        return Status::InvalidArgument("regex flag 'n' (ignore empty matches) is not supported");
+      case 'n':  // only non-empty matches count: see RegexTest
+        opts.set_longest_match(true);
+        break;
       default:
         return Status::InvalidArgument(fmt::format("{} is not a valid modifier string", flags));
     }
@@ -128,6 +150,23 @@ std::string RegexRequiredLiteral(std::string_view p, std::string_view flags) {
   }
   flush();
   return best;
+}
+
+bool RegexTest(const RE2& re, std::string_view text, bool non_empty_only) {
+  re2::StringPiece input(text.data(), text.size());
+  if (!non_empty_only) return RE2::PartialMatch(input, re);
+  // With leftmost-longest semantics, an empty match at position q means no
+  // non-empty match starts at q: move on one character and search again.
+  size_t pos = 0;
+  re2::StringPiece m;
+  while (pos <= text.size()) {
+    if (!re.Match(input, pos, text.size(), RE2::UNANCHORED, &m, 1)) return false;
+    if (!m.empty()) return true;
+    size_t at = static_cast<size_t>(m.data() - text.data());
+    pos = at + 1;
+    while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+  }
+  return false;
 }
 
 }  // namespace govstream::expr

@@ -21,6 +21,11 @@ namespace govstream::expr {
 // Compiles `pattern` with jq `flags` (g, i, n, s, l, p; null/"" for none).
 Status CompileRegex(std::string_view pattern, std::string_view flags, std::unique_ptr<RE2>* out);
 
+// Whether `re` matches somewhere in `text`; with `non_empty_only` (jq's "n"
+// flag; `re` must then be compiled with that flag) only non-empty matches
+// count.
+bool RegexTest(const RE2& re, std::string_view text, bool non_empty_only);
+
 // A substring every match of `pattern` must contain, or "" (for prefilters).
 // Conservative: gives up on alternation, groups and escapes.
 std::string RegexRequiredLiteral(std::string_view pattern, std::string_view flags);

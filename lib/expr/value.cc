@@ -211,10 +211,8 @@ int Compare(const Value& a, const Value& b) {
     case Kind::kFalse:
     case Kind::kTrue:
       return 0;
-    case Kind::kNumber: {
-      double x = a.number(), y = b.number();
-      return x < y ? -1 : (x == y ? 0 : 1);
-    }
+    case Kind::kNumber:
+      return CompareNumbers(a.number(), b.number());
     case Kind::kString:
       return CompareStrings(a.string(), b.string());
     case Kind::kArray: {

@@ -136,6 +136,13 @@ struct Member {
   Value value;
 };
 
+// jq 1.6's order of numbers: NaN sorts below every number (and below NaN).
+inline int CompareNumbers(double x, double y) {
+  if (x != x) return -1;
+  if (y != y) return 1;
+  return x < y ? -1 : (x == y ? 0 : 1);
+}
+
 // jq's total order: negative, zero or positive.
 int Compare(const Value& a, const Value& b);
 inline bool Equal(const Value& a, const Value& b) { return Compare(a, b) == 0; }

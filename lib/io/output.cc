@@ -1,5 +1,7 @@
 #include "io/output.h"
 
+#include "io/signals.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,7 +38,13 @@ void OutputWriter::WriteAll(const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        if (InterruptRequested()) {  // SIGINT/SIGTERM while the reader is stalled
+          status_ = Status::Interrupted();
+          return;
+        }
+        continue;
+      }
       if (errno == EPIPE) {
         status_ = Status::BrokenPipe();
       } else {

@@ -30,7 +30,7 @@ void Reporter::Finish() {
   };
   add(Problem::kInvalidJson, "invalid JSON");
   add(Problem::kTooLong, "too long");
-  add(Problem::kEvalError, "evaluation errors");
+  add(Problem::kEvalError, count(Problem::kEvalError) == 1 ? "evaluation error" : "evaluation errors");
   uint64_t hidden = total() - shown_;
   fmt::print(stderr, "{}: skipped {} input line{} ({}){}\n", program_, total(),
              total() == 1 ? "" : "s", parts,

@@ -3,8 +3,12 @@
 #include <fmt/core.h>
 
 #include <map>
+#include <memory>
+
+#include "expr/projection.h"
 
 #include "io/report.h"
+#include "io/signals.h"
 #include "stream/records.h"
 
 namespace govstream::stream {
@@ -15,14 +19,19 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   ro.max_line_bytes = o.max_line_bytes;
   ro.strict = o.strict;
   ro.before_block = [out] { out->Flush(); };
-  if (o.trust_input && !o.invert) ro.prefilter = o.predicate->required_literal();
+  std::unique_ptr<expr::Projection> projection;
+  if (o.trust_input) {
+    if (!o.invert) ro.prefilter = o.predicate->required_literal();
+    projection = expr::Projection::Analyze(*o.predicate);
+    ro.projection = projection.get();
+  }
   RecordReader records(o.inputs, ro, reporter);
   io::Stats stats;
   io::Progress progress(o.progress);
   std::string error;
   std::string buf;
 
-  while (!out->failed() && records.Next()) {
+  while (!out->failed() && !(o.limit_set && result.kept >= o.limit) && records.Next()) {
     const io::LineReader& lines = records.lines();
     progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
     expr::Expression::Result r = o.predicate->Test(records.value(), records.arena(), &error);
@@ -32,6 +41,10 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
     }
     bool keep = (r == expr::Expression::Result::kValue) != o.invert;
     if (!keep) continue;
+    if (!records.Validate()) {  // a kept record is always fully validated
+      if (!records.status().ok()) break;
+      continue;
+    }
     if (o.map != nullptr) {
       expr::Value v;
       expr::Expression::Result m = o.map->Eval(records.value(), records.arena(), &v, &error);
@@ -55,7 +68,6 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
       }
     }
     if (o.line_buffered) out->Flush();
-    if (o.limit != 0 && result.kept >= o.limit) break;
   }
 
   if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
@@ -69,6 +81,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   if (o.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter));
   result.source_errors = records.source_errors();
   result.status = out->failed() ? out->status() : records.status();
+  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
   return result;
 }
 

@@ -25,7 +25,8 @@ struct FilterOptions {
   std::vector<std::string> inputs;        // empty: stdin
   bool invert = false;
   bool count_only = false;
-  uint64_t limit = 0;  // 0: no limit
+  bool limit_set = false;  // stop after `limit` kept records (0: read nothing)
+  uint64_t limit = 0;
   bool line_buffered = false;
   bool strict = false;
   bool trust_input = false;

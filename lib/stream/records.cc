@@ -50,6 +50,12 @@ bool RecordReader::Next() {
       ++prefiltered_;
       continue;
     }
+    if (options_.projection != nullptr && options_.projection->Extract(&ondemand_, line, &arena_, &value_)) {
+      projected_ = true;
+      ++records_;
+      return true;
+    }
+    projected_ = false;
     if (!parser_.Parse(line, &arena_, &value_, &error_)) {
       if (expr::IsBlank(line)) continue;
       if (!ReportCurrent(io::Problem::kInvalidJson, error_)) return false;
@@ -58,6 +64,15 @@ bool RecordReader::Next() {
     ++records_;
     return true;
   }
+}
+
+bool RecordReader::Validate() {
+  if (!projected_) return true;
+  projected_ = false;
+  if (parser_.Parse(reader_.line(), &arena_, &value_, &error_)) return true;
+  --records_;
+  ReportCurrent(io::Problem::kInvalidJson, error_);
+  return false;
 }
 
 }  // namespace govstream::stream

@@ -19,6 +19,7 @@
 
 #include "base/status.h"
 #include "expr/json.h"
+#include "expr/projection.h"
 #include "expr/value.h"
 #include "io/input.h"
 #include "io/report.h"
@@ -34,6 +35,10 @@ class RecordReader {
     // If non-empty: a line that contains no backslash and not this literal
     // is skipped without parsing (it cannot match). See --trust-input.
     std::string prefilter;
+    // If set: records are first evaluated from On-Demand, reading only the
+    // projected fields (value() holds just those, projected() is true);
+    // call Validate() before using a record further.
+    const expr::Projection* projection = nullptr;
   };
 
   RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter);
@@ -54,6 +59,12 @@ class RecordReader {
   uint64_t source_errors() const { return source_errors_; }
   const io::LineReader& lines() const { return reader_; }
 
+  bool projected() const { return projected_; }
+  // Fully parses and validates the current record if it was projected;
+  // value() is then the whole document. False: it was a bad line (already
+  // reported; with --strict, status() is DataError).
+  bool Validate();
+
   // Reports a problem with the current record (e.g. an evaluation error);
   // returns false when --strict says to stop (status() is then DataError).
   bool ReportCurrent(io::Problem kind, std::string_view reason);
@@ -63,6 +74,8 @@ class RecordReader {
   Options options_;
   io::Reporter* reporter_;
   expr::JsonParser parser_;
+  simdjson::ondemand::parser ondemand_;
+  bool projected_ = false;
   expr::Arena arena_;
   expr::Value value_;
   Status status_;

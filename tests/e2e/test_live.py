@@ -9,9 +9,8 @@ usage: GOVSTREAM_BIN=build/bin python3 tests/e2e/test_live.py [-v] [TestClass.te
 GOVSTREAM_BIN is the directory that holds the built programs (default:
 ../../build/bin relative to this file).  `jq`, `tail`, `yes`, `head`, `cat` and
 /usr/bin/time (GNU time) must be installed.  Every wait is bounded, and every
-process a test starts is
-killed in tearDown.  Prints the unittest report and, last, exactly one line
-"N passed, M failed"; exits 1 if a test failed.
+process a test starts is killed in tearDown.  Prints the unittest report and,
+last, exactly one line "N passed, M failed"; exits 1 if a test failed.
 """
 
 import json

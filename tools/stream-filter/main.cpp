@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   for (size_t i = 1; i < args.positionals().size(); ++i) o.inputs.push_back(args.positionals()[i]);
   o.invert = args.flag("invert");
   o.count_only = args.flag("count");
+  o.limit_set = args.has("limit");
   o.limit = args.count("limit", 0);
   o.line_buffered = args.flag("line-buffered");
   o.strict = args.flag("strict");

@@ -1,0 +1,170 @@
+#include "expr/projection.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "expr/json.h"
+#include "expr/nodes.h"
+
+namespace govstream::expr {
+namespace ondemand = simdjson::ondemand;
+
+namespace {
+
+// Collects field paths read from the root input; false if the root is read
+// in another way.
+bool Collect(const Node* n, bool root_input, std::vector<std::vector<std::string>>* paths) {
+  if (!root_input) return true;  // nothing below reads the document's root
+  if (dynamic_cast<const IdentityNode*>(n)) return false;
+  if (auto* f = dynamic_cast<const FieldNode*>(n)) {
+    // A chain of fields down to `.`: one path.
+    std::vector<std::string> path;
+    const Node* cur = f;
+    while (auto* ff = dynamic_cast<const FieldNode*>(cur)) {
+      path.insert(path.begin(), ff->key());
+      cur = ff->target();
+    }
+    if (dynamic_cast<const IdentityNode*>(cur)) {
+      paths->push_back(std::move(path));
+      return true;
+    }
+  }
+  bool ok = true;
+  n->ForEachChild([&](const Node* c, bool same) {
+    if (ok && !Collect(c, same, paths)) ok = false;
+  });
+  return ok;
+}
+
+bool Materialize(ondemand::value v, Arena* arena, Value* out) {
+  ondemand::json_type t;
+  if (v.type().get(t)) return false;
+  switch (t) {
+    case ondemand::json_type::number: {
+      double d;
+      if (v.get_double().get(d)) return false;
+      *out = Value::Number(d);
+      return true;
+    }
+    case ondemand::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      *out = Value::String(s);
+      return true;
+    }
+    case ondemand::json_type::boolean: {
+      bool b;
+      if (v.get_bool().get(b)) return false;
+      *out = Value::Bool(b);
+      return true;
+    }
+    case ondemand::json_type::null: {
+      bool is_null = false;
+      if (v.is_null().get(is_null) || !is_null) return false;
+      *out = Value::Null();
+      return true;
+    }
+    case ondemand::json_type::array:
+    case ondemand::json_type::object: {
+      std::string_view raw;
+      if (t == ondemand::json_type::array) {
+        ondemand::array a;
+        if (v.get_array().get(a) || a.raw_json().get(raw)) return false;
+      } else {
+        ondemand::object o;
+        if (v.get_object().get(o) || o.raw_json().get(raw)) return false;
+      }
+      std::string error;
+      return ParseJsonSlow(raw, arena, out, &error);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<Projection> Projection::Analyze(const Expression& e) {
+  std::vector<std::vector<std::string>> paths;
+  if (!Collect(e.root_node(), true, &paths)) return nullptr;
+  auto p = std::unique_ptr<Projection>(new Projection());
+  for (const auto& path : paths) {
+    PathNode* node = &p->root_;
+    for (const std::string& key : path) {
+      if (node->whole) break;
+      node = &node->fields[key];
+    }
+    node->whole = true;
+    node->fields.clear();
+  }
+  return p;
+}
+
+// Builds an arena object holding the projected fields of `obj`.
+struct ProjectionAccess {
+  template <typename Obj, typename Node>
+  static bool Extract(Obj& obj, const Node& node, Arena* arena, Value* out) {
+    std::vector<Member> members;
+    members.reserve(node.fields.size());
+    for (const auto& [key, child] : node.fields) {
+      ondemand::value v;
+      auto err = obj.find_field_unordered(key).get(v);
+      if (err == simdjson::NO_SUCH_FIELD) continue;
+      if (err) return false;
+      Value got;
+      if (child.whole) {
+        if (!Materialize(v, arena, &got)) return false;
+      } else {
+        ondemand::json_type t;
+        if (v.type().get(t)) return false;
+        if (t == ondemand::json_type::object) {
+          ondemand::object sub;
+          if (v.get_object().get(sub)) return false;
+          if (!Extract(sub, child, arena, &got)) return false;
+        } else {
+          // Not an object: evaluation gives jq's null or error from it.
+          if (!Materialize(v, arena, &got)) return false;
+        }
+      }
+      members.push_back({arena->CopyString(key), got});
+    }
+    Member* mem = arena->AllocateArray<Member>(members.size());
+    for (size_t i = 0; i < members.size(); ++i) new (&mem[i]) Member(members[i]);
+    *out = Value::Object(mem, members.size());
+    return true;
+  }
+};
+
+bool Projection::Extract(ondemand::parser* parser, std::string_view line, Arena* arena, Value* out) const {
+  // On-Demand matches keys as written; an escaped key ("p\u0061th") would
+  // look absent. Lines with escapes take the full parse instead.
+  if (std::memchr(line.data(), '\\', line.size()) != nullptr) return false;
+  ondemand::document doc;
+  if (parser->iterate(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING).get(doc)) return false;
+  ondemand::object obj;
+  if (doc.get_object().get(obj)) return false;
+  return ProjectionAccess::Extract(obj, root_, arena, out);
+}
+
+std::string Projection::Describe() const {
+  std::vector<std::string> out;
+  std::vector<std::pair<std::string, const PathNode*>> stack = {{"", &root_}};
+  while (!stack.empty()) {
+    auto [prefix, node] = stack.back();
+    stack.pop_back();
+    for (const auto& [k, child] : node->fields) {
+      std::string p = prefix.empty() ? k : prefix + "." + k;
+      if (child.whole) {
+        out.push_back(p);
+      } else {
+        stack.push_back({p, &child});
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  std::string s;
+  for (const auto& p : out) s += (s.empty() ? "" : ",") + p;
+  return s;
+}
+
+}  // namespace govstream::expr
