@@ -60,12 +60,16 @@ const ProgramSpec& StreamFilterSpec() {
                     "{\"host\":...,\"client\":{\"ip\":...}}. Missing fields are "
                     "null, as in jq. Cannot be combined with --map."},
         {.long_name = "trust-input", .kind = ValueKind::kFlag,
-         .help = "Skip lines that cannot match without parsing them",
-         .details = "When EXPR requires a literal (for example test(\"^/api/v1\") "
-                    "requires /api/v1), lines that do not contain it are dropped "
-                    "unparsed, as ripgrep does. Faster, but a malformed line "
-                    "among those is then not reported. Kept records are always "
-                    "validated."},
+         .help = "Check only kept records fully; read the others only as far as EXPR needs",
+         .details = "By default every line is fully validated, so every "
+                    "malformed line is reported. With --trust-input, a record "
+                    "is first evaluated from the fields EXPR reads (simdjson "
+                    "On-Demand), and when EXPR requires a literal (for "
+                    "example test(\"^/api/v1\") requires /api/v1), lines "
+                    "without it are dropped unparsed, as ripgrep does. Kept "
+                    "records are still fully validated before they are "
+                    "written, but a malformed line, or an evaluation error, "
+                    "among the dropped ones goes unreported."},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
     s.exit_codes = CommonExitCodes();
