@@ -17,6 +17,16 @@ namespace govstream::io {
 LineReader::LineReader(std::vector<std::string> sources, Options options)
     : sources_(std::move(sources)), options_(std::move(options)) {
   if (sources_.empty()) sources_.push_back("-");
+  // The total size is known up front when every source is a regular file.
+  for (const std::string& name : sources_) {
+    struct stat st;
+    if (name == "-" ? fstat(0, &st) != 0 : stat(name.c_str(), &st) != 0) continue;
+    if (!S_ISREG(st.st_mode)) {
+      total_known_ = false;
+      continue;
+    }
+    known_total_ += static_cast<uint64_t>(st.st_size);
+  }
   cap_ = std::max<size_t>(options_.initial_buffer_bytes, 4096);
   buf_.reset(new char[cap_ + kPadding]);  // deliberately not zero-filled
   std::memset(buf_.get() + cap_, 0, kPadding);
@@ -52,10 +62,8 @@ LineReader::Open LineReader::OpenNext() {
     struct stat st;
     fd_is_regular_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
     if (fd_is_regular_) {
-      known_total_ += static_cast<uint64_t>(st.st_size);
       posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     } else {
-      total_known_ = false;
       EnlargePipe(fd_);
     }
     if (S_ISDIR(st.st_mode)) {

@@ -65,7 +65,7 @@ class LineReader {
   const std::string& message() const { return message_; }
   // Bytes read from all sources so far.
   uint64_t bytes_read() const { return bytes_read_; }
-  // Sum of sizes of regular-file sources opened so far (0 if unknown);
+  // Sum of the sizes of the sources, known when all are regular files;
   // with bytes_read() gives progress.
   uint64_t known_total_bytes() const { return known_total_; }
   bool total_is_known() const { return total_known_; }

@@ -11,17 +11,20 @@ void Reporter::Report(Problem kind, std::string_view source, uint64_t line, std:
   ++counts_[static_cast<int>(kind)];
   if (shown_ < max_shown_) {
     ++shown_;
+    if (before_print_) before_print_();
     fmt::print(stderr, "{}: {}:{}: {}\n", program_, source, line, reason);
   }
 }
 
 void Reporter::Error(std::string_view message) {
   ++errors_;
+  if (before_print_) before_print_();
   fmt::print(stderr, "{}: {}\n", program_, message);
 }
 
 void Reporter::Finish() {
   if (total() == 0) return;
+  if (before_print_) before_print_();
   std::string parts;
   auto add = [&](Problem p, std::string_view what) {
     if (count(p) == 0) return;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,10 @@ class Reporter {
  public:
   explicit Reporter(std::string program, uint64_t max_shown = 10)
       : program_(std::move(program)), max_shown_(max_shown) {}
+
+  // Runs before each diagnostic is printed; programs flush their pending
+  // output there so stdout and stderr stay in order on a terminal.
+  void set_before_print(std::function<void()> fn) { before_print_ = std::move(fn); }
 
   // A bad line or failed evaluation, counted by kind.
   void Report(Problem kind, std::string_view source, uint64_t line, std::string_view reason);
@@ -44,6 +49,7 @@ class Reporter {
   uint64_t shown_ = 0;
   uint64_t counts_[3] = {0, 0, 0};
   uint64_t errors_ = 0;
+  std::function<void()> before_print_;
 };
 
 struct Stats {

@@ -26,6 +26,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
     ro.projection = projection.get();
   }
   RecordReader records(o.inputs, ro, reporter);
+  reporter->set_before_print([out] { out->Flush(); });
   io::Stats stats;
   io::Progress progress(o.progress);
   std::string error;
@@ -70,10 +71,10 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
     if (o.line_buffered) out->Flush();
   }
 
-  if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
-  out->Flush();
   const io::LineReader& lines = records.lines();
   progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
+  out->Flush();
   reporter->Finish();
   stats.records_in = records.records();
   stats.records_out = result.kept;
