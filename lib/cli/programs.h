@@ -9,6 +9,7 @@
 namespace govstream::cli {
 
 const ProgramSpec& StreamFilterSpec();
+const ProgramSpec& StreamAggSpec();
 
 }  // namespace govstream::cli
 

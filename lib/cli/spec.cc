@@ -66,7 +66,7 @@ std::vector<ExitCodeSpec> CommonExitCodes() {
 }
 
 const std::vector<const ProgramSpec*>& AllPrograms() {
-  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec()};
+  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec()};
   return kAll;
 }
 

@@ -296,16 +296,20 @@ namespace {
 // holds a -0 number token (not "-0.5", "-01" or a "-0" inside a string such
 // as a date, which follows a digit).
 bool HasNegativeZero(std::string_view line) {
-  const char* p = line.data();
-  const char* end = p + line.size();
-  while ((p = static_cast<const char*>(memmem(p, static_cast<size_t>(end - p), "-0", 2))) != nullptr) {
-    const char* q = p + 2;
-    bool number_ends = q == end || !((*q >= '0' && *q <= '9') || *q == '.' || *q == 'e' || *q == 'E');
-    const char* b = p;
-    while (b > line.data() && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n')) --b;
-    bool value_starts = b == line.data() || b[-1] == ':' || b[-1] == ',' || b[-1] == '[';
-    if (number_ends && value_starts) return true;
-    p += 2;
+  const char* begin = line.data();
+  const char* end = begin + line.size();
+  const char* p = begin;
+  while ((p = static_cast<const char*>(std::memchr(p, '-', static_cast<size_t>(end - p)))) != nullptr) {
+    const char* q = p + 1;
+    if (q < end && *q == '0') {
+      const char* r = q + 1;
+      bool number_ends = r == end || !((*r >= '0' && *r <= '9') || *r == '.' || *r == 'e' || *r == 'E');
+      const char* b = p;
+      while (b > begin && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n')) --b;
+      bool value_starts = b == begin || b[-1] == ':' || b[-1] == ',' || b[-1] == '[';
+      if (number_ends && value_starts) return true;
+    }
+    p = q;
   }
   return false;
 }

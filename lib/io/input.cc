@@ -99,6 +99,19 @@ LineReader::Fill LineReader::FillBuffer() {
     int r = ::poll(&p, 1, 0);
     if (r == 0) options_.before_block();
   }
+  if (!fd_is_regular_ && options_.idle_tick_ms > 0 && options_.on_idle_tick) {
+    for (;;) {
+      struct pollfd p = {fd_, POLLIN, 0};
+      int r = ::poll(&p, 1, static_cast<int>(options_.idle_tick_ms));
+      if (r > 0) break;
+      if (r == 0) {
+        options_.on_idle_tick();
+        continue;
+      }
+      if (errno == EINTR && InterruptRequested()) return Fill::kInterrupted;
+      if (errno != EINTR) break;
+    }
+  }
   for (;;) {
     if (InterruptRequested()) return Fill::kInterrupted;
     ssize_t n = ::read(fd_, buf_.get() + end_, cap_ - end_);

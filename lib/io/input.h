@@ -40,6 +40,10 @@ class LineReader {
     size_t max_line_bytes = 16u << 20;
     size_t initial_buffer_bytes = 1u << 20;
     std::function<void()> before_block;  // may be empty
+    // While waiting for input on a pipe or terminal, call on_idle_tick every
+    // idle_tick_ms (0: never); used for wall-clock snapshots.
+    int64_t idle_tick_ms = 0;
+    std::function<void()> on_idle_tick;
   };
 
   enum class Event {

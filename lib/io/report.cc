@@ -40,16 +40,16 @@ void Reporter::Finish() {
              hidden > 0 ? fmt::format("; {} not shown above", hidden) : "");
 }
 
-std::string Stats::ToJson(const Reporter& reporter) const {
+std::string Stats::ToJson(const Reporter& reporter, std::string_view extra) const {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   double rps = secs > 0 ? static_cast<double>(records_in) / secs : 0;
   double mbps = secs > 0 ? static_cast<double>(bytes_in) / secs / 1e6 : 0;
   return fmt::format(
       "{{\"program\":\"{}\",\"records_in\":{},\"records_out\":{},\"bad_lines\":{},"
       "\"eval_errors\":{},\"bytes_in\":{},\"seconds\":{:.6f},\"records_per_sec\":{:.1f},"
-      "\"mb_per_sec\":{:.3f}}}",
+      "\"mb_per_sec\":{:.3f}{}}}",
       JsonEscape(reporter.program()), records_in, records_out, reporter.bad_lines(),
-      reporter.eval_errors(), bytes_in, secs, rps, mbps);
+      reporter.eval_errors(), bytes_in, secs, rps, mbps, extra);
 }
 
 Progress::Progress(bool enabled) : active_(enabled && isatty(STDERR_FILENO)) {}

@@ -61,7 +61,9 @@ struct Stats {
   // {"program":...,"records_in":...,"records_out":...,"bad_lines":...,
   //  "eval_errors":...,"bytes_in":...,"seconds":...,"records_per_sec":...,
   //  "mb_per_sec":...}
-  std::string ToJson(const Reporter& reporter) const;
+  // `extra`: more members, each written as ,"name":value, appended before
+  // the closing brace.
+  std::string ToJson(const Reporter& reporter, std::string_view extra = {}) const;
 };
 
 class Progress {

@@ -7,7 +7,9 @@ namespace govstream::stream {
 RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)
     : reader_(std::move(sources),
               io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
-                                      .before_block = options.before_block}),
+                                      .before_block = options.before_block,
+                                      .idle_tick_ms = options.idle_tick_ms,
+                                      .on_idle_tick = options.on_idle_tick}),
       options_(std::move(options)),
       reporter_(reporter) {}
 

@@ -39,6 +39,9 @@ class RecordReader {
     // projected fields (value() holds just those, projected() is true);
     // call Validate() before using a record further.
     const expr::Projection* projection = nullptr;
+    // Passed to io::LineReader (wall-clock ticks while input is idle).
+    int64_t idle_tick_ms = 0;
+    std::function<void()> on_idle_tick;
   };
 
   RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter);

@@ -1,0 +1,63 @@
+// GroupTable: the aggregate states of every group, keyed by the canonical
+// encoding of the group's key values, in first-seen order.
+//
+// With a group limit, once `max_groups` groups exist every new key is folded
+// into a single overflow group whose key fields are all the string
+// kOverflowKey; overflowed() tells the caller to report it. The table owns
+// its states. Not thread-safe.
+#ifndef GOVSTREAM_AGG_GROUPS_H_
+#define GOVSTREAM_AGG_GROUPS_H_
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/strings/string_view.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agg/spec.h"
+
+namespace govstream::agg {
+
+inline constexpr std::string_view kOverflowKey = "(other)";
+
+struct Group {
+  std::vector<std::string> key_json;  // one JSON text per key field
+  std::vector<std::unique_ptr<State>> states;  // one per AggSpec
+};
+
+class GroupTable {
+ public:
+  // `aggs` must outlive the table. max_groups 0: unlimited.
+  GroupTable(const std::vector<AggSpec>* aggs, size_t key_count, uint64_t max_groups);
+
+  // The group for this key (creating it, or the overflow group).
+  // `canonical` identifies the key; `key_json` is used when creating.
+  Group* Find(std::string_view canonical, const std::vector<std::string>& key_json);
+
+  // Groups in first-seen order, the overflow group (if any) last.
+  std::vector<const Group*> Ordered() const;
+  size_t size() const { return groups_.size() + (overflow_ ? 1 : 0); }
+  bool overflowed() const { return overflow_ != nullptr; }
+  uint64_t overflow_keys() const { return overflow_keys_; }
+  // Approximate bytes held by keys, states and the index.
+  size_t MemoryBytes() const;
+  void Clear();
+
+ private:
+  std::unique_ptr<Group> NewGroup(const std::vector<std::string>& key_json) const;
+
+  const std::vector<AggSpec>* aggs_;
+  size_t key_count_;
+  uint64_t max_groups_;
+  absl::flat_hash_map<std::string, size_t> index_;
+  std::vector<std::unique_ptr<Group>> groups_;
+  std::unique_ptr<Group> overflow_;
+  uint64_t overflow_keys_ = 0;
+};
+
+}  // namespace govstream::agg
+
+#endif  // GOVSTREAM_AGG_GROUPS_H_

