@@ -230,14 +230,9 @@ class SlowParser {
         SkipWs();
         Value v;
         if (!ParseValue(&v, depth + 1)) return false;
-        bool replaced = false;
-        for (Member& m : members) {
-          if (m.key == key) {
-            m.value = v;
-            replaced = true;
-          }
-        }
-        if (!replaced) members.push_back({key, v});
+        bool seen = false;  // duplicate keys: the first wins, as on the DOM path
+        for (Member& m : members) seen = seen || m.key == key;
+        if (!seen) members.push_back({key, v});
         SkipWs();
         if (p_ < end_ && *p_ == ',') {
           ++p_;

@@ -1,6 +1,7 @@
 #include "expr/value.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -130,15 +131,15 @@ Value Value::at(size_t i) const {
 
 bool Value::find(std::string_view key, Value* out) const {
   if (dom_) {
-    // Last occurrence wins, as in jq, for documents with duplicate keys.
-    bool found = false;
+    // The first occurrence, for the rare input with duplicate keys (jq keeps
+    // the last; RFC 8259 leaves it open). See docs/expressions.md.
     for (dom::key_value_pair kv : DomObject(dom_elem_)) {
-      if (kv.key == key) {
+      if (kv.key.size() == key.size() && kv.key == key) {
         *out = FromDom(kv.value);
-        found = true;
+        return true;
       }
     }
-    return found;
+    return false;
   }
   for (size_t i = len_; i-- > 0;) {
     if (members_[i].key == key) {
@@ -305,12 +306,21 @@ void AppendNumber(double d, std::string* out) {
 
 namespace {
 
+// 1 for the bytes JSON output must escape.
+constexpr auto kNeedsEscape = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 1;
+  t['"'] = t['\\'] = t[0x7f] = 1;
+  return t;
+}();
+
 void AppendString(std::string_view s, std::string* out) {
   static const char kHex[] = "0123456789abcdef";
   *out += '"';
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
+    if (!kNeedsEscape[c]) continue;
     const char* esc = nullptr;
     switch (c) {
       case '"': esc = "\\\""; break;
