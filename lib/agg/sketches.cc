@@ -28,14 +28,18 @@ constexpr uint64_t kK2 = 0xe7037ed1a0b428dbULL;
 uint64_t Load64(const char* p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  if constexpr (std::endian::native == std::endian::big) {
+    v = __builtin_bswap64(v);
+  }
   return v;
 }
 
 uint64_t Load32(const char* p) {
   uint32_t v;
   std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  if constexpr (std::endian::native == std::endian::big) {
+    v = __builtin_bswap32(v);
+  }
   return v;
 }
 
@@ -178,8 +182,7 @@ void QuantileSketch::Store::ToSparse() {
   dense_ = false;
 }
 
-void QuantileSketch::Store::AddSparse(int32_t key, uint64_t count,
-                                      int32_t lo) {
+void QuantileSketch::Store::AddSparse(int32_t key, uint64_t count, int32_t lo) {
   // Collapsing and counts of 2^32 or more need the dense form; both are
   // rare (a store spanning max_buckets, a bucket with 4 billion values).
   if (lo > MinKey() || count > kU32Max) {
@@ -302,6 +305,7 @@ void QuantileSketch::Add(double v) {
 }
 
 void QuantileSketch::AddCount(double v, uint64_t n) {
+  if (v == 0) v = 0.0;  // -0.0 counts as (and is reported as) 0
   count_ += n;
   min_ = std::min(min_, v);
   max_ = std::max(max_, v);
@@ -337,7 +341,9 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
     // inside other's exact range (so it is finite and has its sign).
     auto re_add = [&](double v, uint64_t c) {
       v = std::clamp(v, other.min_, other.max_);
-      if (v == 0) v = std::copysign(std::numeric_limits<double>::denorm_min(), v);
+      if (v == 0) {
+        v = std::copysign(std::numeric_limits<double>::denorm_min(), v);
+      }
       AddCount(v, c);
     };
     other.negative_.ForEach([&](int32_t key, uint64_t c) {
@@ -412,9 +418,9 @@ void FoldRegisters(const uint8_t* from, int from_p, uint8_t* to, int to_p) {
     uint8_t r = from[j];
     if (r == 0) continue;
     uint32_t low = static_cast<uint32_t>(j) & low_mask;
-    uint8_t folded =
-        low != 0 ? static_cast<uint8_t>(d - std::bit_width(low) + 1)
-                 : static_cast<uint8_t>(d + r);
+    uint8_t folded = low != 0
+                         ? static_cast<uint8_t>(d - std::bit_width(low) + 1)
+                         : static_cast<uint8_t>(d + r);
     uint8_t& dst = to[j >> d];
     dst = std::max(dst, folded);
   }
@@ -473,8 +479,8 @@ void HyperLogLog::LowerPrecision(int precision) {
     return;
   }
   std::vector<uint64_t> fresh((size_t{1} << precision) / sizeof(uint64_t), 0);
-  FoldRegisters(Registers(), precision_, reinterpret_cast<uint8_t*>(fresh.data()),
-                precision);
+  FoldRegisters(Registers(), precision_,
+                reinterpret_cast<uint8_t*>(fresh.data()), precision);
   data_.swap(fresh);
   precision_ = static_cast<uint8_t>(precision);
 }
@@ -504,7 +510,9 @@ void HyperLogLog::Merge(const HyperLogLog& other) {
   if (other.precision_ == precision_) {
     uint8_t* to = Registers();
     const uint8_t* from = other.Registers();
-    for (size_t j = 0; j < RegisterCount(); ++j) to[j] = std::max(to[j], from[j]);
+    for (size_t j = 0; j < RegisterCount(); ++j) {
+      to[j] = std::max(to[j], from[j]);
+    }
   } else {
     FoldRegisters(other.Registers(), other.precision_, Registers(), precision_);
   }
@@ -769,8 +777,8 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
   all.reserve(counters_.size() + other.counters_.size());
   for (const Counter& o : other.counters_) {
     if (Find(o.item, o.hash) < 0) {
-      all.push_back(Counter{o.item, o.count + min_this, o.error + min_this,
-                            o.hash, 0});
+      all.push_back(
+          Counter{o.item, o.count + min_this, o.error + min_this, o.hash, 0});
     }
   }
   for (Counter& c : counters_) {
@@ -789,8 +797,9 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
     return a.item < b.item;
   };
   if (all.size() > capacity_) {
-    std::nth_element(all.begin(), all.begin() + static_cast<ptrdiff_t>(capacity_),
-                     all.end(), before);
+    std::nth_element(all.begin(),
+                     all.begin() + static_cast<ptrdiff_t>(capacity_), all.end(),
+                     before);
     all.resize(capacity_);
   }
   std::sort(all.begin(), all.end(), before);

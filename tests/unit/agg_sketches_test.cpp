@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <catch2/catch.hpp>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,8 +11,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include <catch2/catch.hpp>
-
 #include "agg/sketches.h"
 
 using govstream::agg::HyperLogLog;
@@ -18,6 +18,13 @@ using govstream::agg::QuantileSketch;
 using govstream::agg::SpaceSaving;
 
 namespace {
+
+// prefix followed by i in decimal.
+std::string Key(std::string_view prefix, uint64_t i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  return s;
+}
 
 // Quantiles as permille, so that the reference rank is exact integer math:
 // floor(q * n) clamped to n - 1, as Miller's p50, p90, ... compute it.
@@ -34,7 +41,8 @@ bool WithinRelative(double got, double want, double alpha) {
   return std::fabs(got - want) <= alpha * std::fabs(want) * (1 + 1e-9) + 1e-300;
 }
 
-void CheckQuantiles(const QuantileSketch& s, const std::vector<double>& values) {
+void CheckQuantiles(const QuantileSketch& s,
+                    const std::vector<double>& values) {
   REQUIRE(s.count() == values.size());
   for (int pm : kPermille) {
     double want = ExactQuantile(values, pm);
@@ -72,8 +80,8 @@ std::vector<double> Distribution(const std::string& name, size_t n) {
 TEST_CASE("quantile sketch is within alpha of the exact rank", "[agg]") {
   for (const char* name : {"uniform", "lognormal", "signed with zeros",
                            "negative", "integers", "constant"}) {
-    for (size_t n : {size_t{1}, size_t{2}, size_t{3}, size_t{100},
-                     size_t{20000}}) {
+    for (size_t n :
+         {size_t{1}, size_t{2}, size_t{3}, size_t{100}, size_t{20000}}) {
       INFO(name << " n=" << n);
       std::vector<double> values = Distribution(name, n);
       QuantileSketch s;
@@ -92,7 +100,7 @@ TEST_CASE("quantile sketch: one and two values, coarser alpha", "[agg]") {
   QuantileSketch s(0.05);
   for (double v : two) s.Add(v);
   CheckQuantiles(s, two);
-  CHECK(s.Quantile(0) == 7.0);    // min and max are exact
+  CHECK(s.Quantile(0) == 7.0);  // min and max are exact
   CHECK(s.Quantile(1) == 1e6);
   CHECK(WithinRelative(s.Quantile(0.49), 7.0, 0.05));
   CHECK(WithinRelative(s.Quantile(0.5), 1e6, 0.05));
@@ -140,14 +148,19 @@ TEST_CASE("quantile sketch ignores NaN and infinities", "[agg]") {
   CHECK(huge.Quantile(0.8) == kMax);
   constexpr double kMin = std::numeric_limits<double>::min();
   QuantileSketch tiny;
-  for (double v : {kMin, 3 * kMin, -0.0, 0.0, -kMin, 1e-310, 1.0}) tiny.Add(v);
+  for (double v : {kMin, 3 * kMin, -0.0, 0.0, -kMin, 1e-310, 1e-300}) {
+    tiny.Add(v);  // 10 decimal orders: no collapse
+  }
   CHECK(tiny.Quantile(0) == -kMin);
+  QuantileSketch negative_zero;
+  negative_zero.Add(-0.0);
+  CHECK_FALSE(std::signbit(negative_zero.Quantile(0.5)));
   CHECK(tiny.Quantile(1.5 / 7) == 0.0);
   CHECK(tiny.Quantile(2.5 / 7) == 0.0);
   CHECK(WithinRelative(tiny.Quantile(3.5 / 7), 1e-310, 0.01));
   CHECK(WithinRelative(tiny.Quantile(4.5 / 7), kMin, 0.01));
   CHECK(WithinRelative(tiny.Quantile(5.5 / 7), 3 * kMin, 0.01));
-  CHECK(tiny.Quantile(1) == 1.0);
+  CHECK(tiny.Quantile(1) == 1e-300);
 }
 
 TEST_CASE("quantile sketch merge equals one sketch fed everything", "[agg]") {
@@ -164,7 +177,9 @@ TEST_CASE("quantile sketch merge equals one sketch fed everything", "[agg]") {
     for (int pm : kPermille) {
       CHECK(a.Quantile(pm / 1000.0) == whole.Quantile(pm / 1000.0));
     }
-    for (double q = 0; q <= 1; q += 0.01) CHECK(a.Quantile(q) == whole.Quantile(q));
+    for (double q = 0; q <= 1; q += 0.01) {
+      CHECK(a.Quantile(q) == whole.Quantile(q));
+    }
     CheckQuantiles(a, values);
     // Merging an empty sketch, or into one, changes nothing.
     QuantileSketch empty;
@@ -179,6 +194,8 @@ TEST_CASE("quantile sketch merge equals one sketch fed everything", "[agg]") {
 
 TEST_CASE("quantile sketch merge of another alpha adds the errors", "[agg]") {
   std::vector<double> values = Distribution("lognormal", 5000);
+  std::vector<double> signed_values = Distribution("signed with zeros", 5000);
+  values.insert(values.end(), signed_values.begin(), signed_values.end());
   QuantileSketch fine(0.01), coarse(0.02);
   for (size_t i = 0; i < values.size(); ++i) {
     (i % 2 ? fine : coarse).Add(values[i]);
@@ -186,8 +203,8 @@ TEST_CASE("quantile sketch merge of another alpha adds the errors", "[agg]") {
   fine.Merge(coarse);
   CHECK(fine.count() == values.size());
   for (int pm : kPermille) {
-    CHECK(WithinRelative(fine.Quantile(pm / 1000.0),
-                         ExactQuantile(values, pm), 0.0302));
+    CHECK(WithinRelative(fine.Quantile(pm / 1000.0), ExactQuantile(values, pm),
+                         0.0302));
   }
 }
 
@@ -233,7 +250,7 @@ TEST_CASE("quantile sketch collapses the lowest buckets only", "[agg]") {
 TEST_CASE("quantile sketch counts past 2^32 in one bucket", "[agg]") {
   QuantileSketch s;
   s.Add(3);
-  s.Add(1e9);   // far apart: a sparse store
+  s.Add(1e9);  // far apart: a sparse store
   s.Add(-2);
   for (int i = 0; i < 33; ++i) s.Merge(s);
   uint64_t each = uint64_t{1} << 33;
@@ -252,6 +269,146 @@ TEST_CASE("quantile sketch counts past 2^32 in one bucket", "[agg]") {
   t.Add(4);
   CHECK(t.count() == 2 * each + 1);
   CHECK(t.Quantile(1) == 4);
+  t.Add(1);  // extends the wide store downwards
+  CHECK(t.Quantile(0) == 1);
+  CHECK(WithinRelative(t.Quantile(0.25), 3, 0.01));
+  QuantileSketch c(0.01, 8);  // collapsing a wide store
+  c.Add(1);
+  for (int i = 0; i < 33; ++i) c.Merge(c);
+  c.Add(1e6);
+  CHECK(c.count() == each + 1);
+  CHECK(c.Quantile(0) == 1);
+  CHECK(c.Quantile(1) == 1e6);
+  CHECK(WithinRelative(c.Quantile(0.5), 1e6 / std::pow(1.0202, 7), 0.02));
+}
+
+namespace {
+
+// The bucketing of the header, kept in std::maps: a reference for the
+// sketch's sparse and dense stores, collapsing and merging.
+class ReferenceSketch {
+ public:
+  ReferenceSketch(double alpha, uint32_t max_buckets)
+      : alpha_(alpha),
+        log_gamma_(std::log1p(2 * alpha / (1 - alpha))),
+        inv_log_gamma_(1 / log_gamma_),
+        max_buckets_(max_buckets) {}
+  void Add(double v) {
+    ++count_;
+    min_ = std::min(min_, v);
+    max_ = std::max(max_, v);
+    if (v > 0) {
+      AddTo(&positive_, Index(v), 1);
+    } else if (v < 0) {
+      AddTo(&negative_, -Index(-v), 1);
+    } else {
+      ++zeros_;
+    }
+  }
+  void Merge(const ReferenceSketch& o) {
+    for (auto [k, c] : o.negative_) AddTo(&negative_, k, c);
+    for (auto [k, c] : o.positive_) AddTo(&positive_, k, c);
+    count_ += o.count_;
+    zeros_ += o.zeros_;
+    min_ = std::min(min_, o.min_);
+    max_ = std::max(max_, o.max_);
+  }
+  double Quantile(double q) const {
+    double r = q * static_cast<double>(count_);
+    double nearest = std::nearbyint(r);
+    if (std::fabs(r - nearest) <= 8 * DBL_EPSILON * nearest) r = nearest;
+    if (r >= static_cast<double>(count_ - 1)) return max_;
+    uint64_t rank = static_cast<uint64_t>(std::floor(r));
+    if (rank == 0) return min_;
+    uint64_t seen = 0;
+    for (auto [k, c] : negative_) {
+      seen += c;
+      if (rank < seen) return std::clamp(-Rep(-k), min_, max_);
+    }
+    seen += zeros_;
+    if (rank < seen) return 0;
+    for (auto [k, c] : positive_) {
+      seen += c;
+      if (rank < seen) return std::clamp(Rep(k), min_, max_);
+    }
+    return max_;
+  }
+
+ private:
+  int64_t Index(double m) const {
+    return static_cast<int64_t>(std::ceil(std::log(m) * inv_log_gamma_));
+  }
+  double Rep(int64_t i) const {
+    return (1 - alpha_) * std::exp(static_cast<double>(i) * log_gamma_);
+  }
+  void AddTo(std::map<int64_t, uint64_t>* store, int64_t key, uint64_t c) {
+    int64_t hi = store->empty() ? key : std::max(store->rbegin()->first, key);
+    int64_t floor_key = hi - max_buckets_ + 1;
+    (*store)[std::max(key, floor_key)] += c;
+    uint64_t folded = 0;
+    while (store->begin()->first < floor_key) {
+      folded += store->begin()->second;
+      store->erase(store->begin());
+    }
+    (*store)[floor_key] += folded;
+    if ((*store)[floor_key] == 0) store->erase(floor_key);
+  }
+
+  double alpha_, log_gamma_, inv_log_gamma_;
+  int64_t max_buckets_;
+  uint64_t count_ = 0, zeros_ = 0;
+  double min_ = std::numeric_limits<double>::infinity();
+  double max_ = -std::numeric_limits<double>::infinity();
+  std::map<int64_t, uint64_t> negative_, positive_;
+};
+
+}  // namespace
+
+TEST_CASE("quantile sketch stores match a reference bucket map", "[agg]") {
+  std::mt19937_64 rng(99);
+  for (int trial = 0; trial < 300; ++trial) {
+    double alpha = std::uniform_real_distribution<double>(0.002, 0.1)(rng);
+    uint32_t max_buckets = trial % 3 == 0 ? 2048 : 8 + rng() % 200;
+    // Clusters of nearby values (dense stores) and scattered ones (sparse),
+    // so that stores switch both ways, collapse and merge.
+    int parts = 1 + static_cast<int>(rng() % 4);
+    std::vector<QuantileSketch> sketches(parts,
+                                         QuantileSketch(alpha, max_buckets));
+    std::vector<ReferenceSketch> refs(parts,
+                                      ReferenceSketch(alpha, max_buckets));
+    size_t n = 1 + rng() % (trial % 5 == 0 ? 3000 : 40);
+    double center =
+        std::exp(std::uniform_real_distribution<double>(-20, 20)(rng));
+    for (size_t i = 0; i < n; ++i) {
+      double v;
+      switch (rng() % 4) {
+        case 0:
+          v = center * std::uniform_real_distribution<double>(0.9, 1.1)(rng);
+          break;
+        case 1:
+          v = std::exp(std::uniform_real_distribution<double>(-40, 40)(rng));
+          break;
+        case 2:
+          v = -std::exp(std::uniform_real_distribution<double>(-5, 5)(rng));
+          break;
+        default:
+          v = static_cast<double>(rng() % 3);
+      }
+      int part = static_cast<int>(rng() % parts);
+      sketches[part].Add(v);
+      refs[part].Add(v);
+    }
+    for (int i = 1; i < parts; ++i) {
+      sketches[0].Merge(sketches[i]);
+      refs[0].Merge(refs[i]);
+    }
+    INFO("trial " << trial << " n=" << n << " buckets=" << max_buckets);
+    for (double q = 0; q <= 1; q += 0.01) {
+      INFO("q=" << q);
+      REQUIRE(sketches[0].Quantile(q) == refs[0].Quantile(q));
+    }
+    if (max_buckets == 2048) CHECK(sketches[0].MemoryBytes() <= 128 + 40 * n);
+  }
 }
 
 TEST_CASE("quantile sketch memory is small for small groups", "[agg]") {
@@ -288,7 +445,7 @@ TEST_CASE("hyperloglog estimates within three standard errors", "[agg]") {
   for (uint64_t n : {0, 1, 10, 500, 1000, 20000, 40000, 100000, 1000000}) {
     HyperLogLog h;
     for (uint64_t i = 0; i < n; ++i) {
-      std::string item = "user-" + std::to_string(i);
+      std::string item = Key("user-", i);
       h.Add(item);
       h.Add(item);  // duplicates do not count
     }
@@ -331,7 +488,7 @@ TEST_CASE("hyperloglog hashes short and binary keys well", "[agg]") {
 
 TEST_CASE("hyperloglog merge estimates the union", "[agg]") {
   auto fill = [](HyperLogLog* h, int from, int to) {
-    for (int i = from; i < to; ++i) h->Add("k" + std::to_string(i));
+    for (int i = from; i < to; ++i) h->Add(Key("k", i));
   };
   double se = HyperLogLog::StandardError(14);
   HyperLogLog a, b, whole;
@@ -370,7 +527,7 @@ TEST_CASE("hyperloglog merge estimates the union", "[agg]") {
 
 TEST_CASE("hyperloglog merge across precisions folds registers", "[agg]") {
   auto fill = [](HyperLogLog* h, int from, int to) {
-    for (int i = from; i < to; ++i) h->Add("x" + std::to_string(i));
+    for (int i = from; i < to; ++i) h->Add(Key("x", i));
   };
   HyperLogLog hi(14), lo(12), direct(12);
   fill(&hi, 0, 50000);
@@ -383,6 +540,14 @@ TEST_CASE("hyperloglog merge across precisions folds registers", "[agg]") {
   CHECK(b.precision() == 12);
   CHECK(a.Estimate() == direct.Estimate());
   CHECK(b.Estimate() == direct.Estimate());
+  HyperLogLog sparse14(14), sparse12(12), direct12(12);
+  fill(&sparse14, 0, 300);
+  fill(&sparse12, 290, 310);
+  fill(&direct12, 0, 310);
+  sparse14.Merge(sparse12);  // 310 hashes > 128, the sparse limit at 12
+  CHECK(sparse14.precision() == 12);
+  CHECK_FALSE(sparse14.sparse());
+  CHECK(sparse14.Estimate() == direct12.Estimate());
   HyperLogLog small_sparse(16);
   fill(&small_sparse, 0, 100);
   HyperLogLog p4(4);
@@ -430,7 +595,7 @@ std::vector<std::string> ZipfStream(size_t n, size_t universe, uint64_t seed,
   for (size_t i = 0; i < n; ++i) {
     size_t r = static_cast<size_t>(
         std::lower_bound(cdf.begin(), cdf.end(), d(rng)) - cdf.begin());
-    out.push_back(prefix + std::to_string(r));
+    out.push_back(Key(prefix, r));
   }
   return out;
 }
@@ -585,9 +750,9 @@ TEST_CASE("space-saving memory grows with the items held", "[agg]") {
   SpaceSaving s(1000);
   size_t empty = s.MemoryBytes();
   CHECK(empty == sizeof(SpaceSaving));
-  for (int i = 0; i < 3; ++i) s.Add("k" + std::to_string(i));
+  for (int i = 0; i < 3; ++i) s.Add(Key("k", i));
   CHECK(s.MemoryBytes() <= empty + 4 * 80);
-  for (int i = 0; i < 100000; ++i) s.Add("key-" + std::to_string(i % 5000));
+  for (int i = 0; i < 100000; ++i) s.Add(Key("key-", i % 5000));
   INFO(s.MemoryBytes());
   CHECK(s.MemoryBytes() <= empty + 1000 * (64 + 16 + 8) * 5 / 4);
   s.Add(std::string(1000, 'x'));
