@@ -52,7 +52,12 @@ class ExactQuantile final : public State {
     }
     std::vector<double> sorted = values_;
     double n = static_cast<double>(sorted.size());
-    double idx = std::floor(q_ * n);
+    // Miller computes int(p * n / 100) from the percent p; q * n can land a
+    // few ulps below that integer (0.29 * 100), so snap to it first.
+    double exact = q_ * n;
+    double nearest = std::round(exact);
+    if (std::fabs(exact - nearest) <= 1e-9 * std::max(1.0, exact)) exact = nearest;
+    double idx = std::floor(exact);
     size_t i = idx < 0 ? 0 : (idx >= n ? sorted.size() - 1 : static_cast<size_t>(idx));
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(i), sorted.end());
     expr::AppendNumber(sorted[i], out);

@@ -31,6 +31,10 @@ void AppendCanonical(const expr::Value& v, std::string* out) {
       *out += '}';
       return;
     }
+    case expr::Kind::kNumber:
+      // -0 == 0 in jq: one encoding for both.
+      expr::AppendNumber(v.number() == 0 ? 0.0 : v.number(), out);
+      return;
     default:
       expr::AppendJson(v, out);
   }

@@ -67,6 +67,33 @@ class MomentState final : public State {
   Moments m_;
 };
 
+// The State of min and max: the extreme number seen; kMax picks the
+// largest, else the smallest. Non-numbers are skipped; null when none.
+template <bool kMax>
+class ExtremeState final : public State {
+ public:
+  bool Add(const expr::Value& v) override {
+    if (!v.is_number()) return false;
+    Take(v.number());
+    return true;
+  }
+  void Merge(const State& other) override {
+    const auto& o = static_cast<const ExtremeState&>(other);
+    if (o.have_) Take(o.value_);
+  }
+  void AppendResult(std::string* out) const override { AppendNumberOrNull(have_, value_, out); }
+  size_t MemoryBytes() const override { return sizeof(*this); }
+  std::unique_ptr<State> NewEmpty() const override { return std::make_unique<ExtremeState>(); }
+
+ private:
+  void Take(double x) {
+    if (!have_ || (kMax ? x > value_ : x < value_)) value_ = x;
+    have_ = true;
+  }
+  bool have_ = false;
+  double value_ = 0;
+};
+
 }  // namespace govstream::agg
 
 #endif  // GOVSTREAM_AGG_MOMENTS_H_

@@ -361,45 +361,37 @@ Res NegateNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
   return Res::kValue;
 }
 
+namespace {
+
+// Both operands of a binary operator; jq evaluates the right one first.
+Res Operands(const Node& l, const Node& r, const Value& in, EvalContext& ctx, Value* a, Value* b) {
+  Res res = r.Eval(in, ctx, b);
+  if (res != Res::kValue) return res;
+  return l.Eval(in, ctx, a);
+}
+
+}  // namespace
+
 Res ArithNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
-  // jq evaluates the right operand first.
-  Value b;
-  Res r = r_->Eval(in, ctx, &b);
-  if (r != Res::kValue) return r;
-  Value a;
-  r = l_->Eval(in, ctx, &a);
+  Value a, b;
+  Res r = Operands(*l_, *r_, in, ctx, &a, &b);
   if (r != Res::kValue) return r;
   return Arith(op_, a, b, ctx, out);
 }
 
 Res CompareNode::Eval(const Value& in, EvalContext& ctx, Value* out) const {
-  Value b;
-  Res r = r_->Eval(in, ctx, &b);
+  Value a, b;
+  Res r = Operands(*l_, *r_, in, ctx, &a, &b);
   if (r != Res::kValue) return r;
-  Value a;
-  r = l_->Eval(in, ctx, &a);
-  if (r != Res::kValue) return r;
+  int c = a.is_number() && b.is_number() ? CompareNumbers(a.number(), b.number()) : Compare(a, b);
   bool result;
-  if (a.is_number() && b.is_number()) {
-    int c = CompareNumbers(a.number(), b.number());
-    switch (op_) {
-      case CmpOp::kEq: result = c == 0; break;
-      case CmpOp::kNe: result = c != 0; break;
-      case CmpOp::kLt: result = c < 0; break;
-      case CmpOp::kLe: result = c <= 0; break;
-      case CmpOp::kGt: result = c > 0; break;
-      default: result = c >= 0; break;
-    }
-  } else {
-    int c = Compare(a, b);
-    switch (op_) {
-      case CmpOp::kEq: result = c == 0; break;
-      case CmpOp::kNe: result = c != 0; break;
-      case CmpOp::kLt: result = c < 0; break;
-      case CmpOp::kLe: result = c <= 0; break;
-      case CmpOp::kGt: result = c > 0; break;
-      default: result = c >= 0; break;
-    }
+  switch (op_) {
+    case CmpOp::kEq: result = c == 0; break;
+    case CmpOp::kNe: result = c != 0; break;
+    case CmpOp::kLt: result = c < 0; break;
+    case CmpOp::kLe: result = c <= 0; break;
+    case CmpOp::kGt: result = c > 0; break;
+    default: result = c >= 0; break;
   }
   *out = Value::Bool(result);
   return Res::kValue;

@@ -1,5 +1,7 @@
 #include "expr/json.h"
 
+#include "expr/utf8.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -104,23 +106,6 @@ class SlowParser {
     p_ += 4;
     *cp = v;
     return true;
-  }
-  static void AppendUtf8(unsigned cp, std::string* s) {
-    if (cp < 0x80) {
-      *s += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      *s += static_cast<char>(0xC0 | (cp >> 6));
-      *s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      *s += static_cast<char>(0xE0 | (cp >> 12));
-      *s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      *s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      *s += static_cast<char>(0xF0 | (cp >> 18));
-      *s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      *s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      *s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
   }
 
   bool ParseString(std::string_view* out) {

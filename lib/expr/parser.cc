@@ -12,6 +12,7 @@
 #include "expr/expr.h"
 #include "expr/nodes.h"
 #include "expr/regex.h"
+#include "expr/utf8.h"
 
 namespace govstream::expr {
 namespace {
@@ -43,23 +44,6 @@ bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-void AppendUtf8(unsigned cp, std::string* s) {
-  if (cp < 0x80) {
-    *s += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *s += static_cast<char>(0xC0 | (cp >> 6));
-    *s += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *s += static_cast<char>(0xE0 | (cp >> 12));
-    *s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *s += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *s += static_cast<char>(0xF0 | (cp >> 18));
-    *s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *s += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Lexer {
  public:

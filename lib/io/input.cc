@@ -148,6 +148,18 @@ LineReader::Event LineReader::SkipLongLine() {
   }
 }
 
+LineReader::Event LineReader::TakeLine(size_t end, size_t terminator) {
+  size_t len = end - begin_;
+  const char* start = buf_.get() + begin_;
+  begin_ = end + terminator;
+  scanned_ = 0;
+  ++line_no_;
+  if (len > 0 && start[len - 1] == '\r') --len;
+  if (len > options_.max_line_bytes) return Event::kTooLong;
+  line_ = std::string_view(start, len);
+  return Event::kLine;
+}
+
 LineReader::Event LineReader::Next() {
   for (;;) {
     if (!open_) {
@@ -163,31 +175,10 @@ LineReader::Event LineReader::Next() {
     // Look for the next newline in what we have.
     size_t from = begin_ + scanned_;
     char* nl = static_cast<char*>(std::memchr(buf_.get() + from, '\n', end_ - from));
-    if (nl != nullptr) {
-      size_t pos = static_cast<size_t>(nl - buf_.get());
-      size_t len = pos - begin_;
-      const char* start = buf_.get() + begin_;
-      begin_ = pos + 1;
-      scanned_ = 0;
-      ++line_no_;
-      if (len > 0 && start[len - 1] == '\r') --len;
-      if (len > options_.max_line_bytes) return Event::kTooLong;
-      line_ = std::string_view(start, len);
-      return Event::kLine;
-    }
+    if (nl != nullptr) return TakeLine(static_cast<size_t>(nl - buf_.get()), 1);
     scanned_ = end_ - begin_;
     if (eof_) {
-      if (begin_ < end_) {  // final line without newline
-        size_t len = end_ - begin_;
-        const char* start = buf_.get() + begin_;
-        begin_ = end_;
-        scanned_ = 0;
-        ++line_no_;
-        if (len > 0 && start[len - 1] == '\r') --len;
-        if (len > options_.max_line_bytes) return Event::kTooLong;
-        line_ = std::string_view(start, len);
-        return Event::kLine;
-      }
+      if (begin_ < end_) return TakeLine(end_, 0);  // final line without newline
       CloseCurrent();
       continue;
     }

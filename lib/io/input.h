@@ -81,6 +81,8 @@ class LineReader {
   enum class Fill { kData, kEof, kError, kInterrupted };
   Fill FillBuffer();     // reads more bytes after end_
   Event SkipLongLine();  // discards up to the next newline
+  // Hands out [begin_, end) as the next line; `terminator` bytes follow it.
+  Event TakeLine(size_t end, size_t terminator);
 
   std::vector<std::string> sources_;
   size_t next_source_ = 0;

@@ -11,6 +11,7 @@
 #include "io/output.h"
 #include "io/report.h"
 #include "io/signals.h"
+#include "stream/exit.h"
 #include "stream/filter.h"
 
 namespace gs = govstream;
@@ -74,20 +75,5 @@ int main(int argc, char** argv) {
   gs::io::Reporter reporter("stream-filter");
   gs::stream::FilterResult r = gs::stream::RunFilter(o, &out, &reporter);
 
-  switch (r.status.code()) {
-    case gs::Status::Code::kBrokenPipe:
-      return gs::cli::kExitOk;
-    case gs::Status::Code::kInterrupted:
-      return gs::cli::kExitInterrupted;
-    case gs::Status::Code::kDataError:
-      return gs::cli::kExitData;
-    case gs::Status::Code::kIoError:
-      reporter.Error(r.status.message());
-      return gs::cli::kExitIo;
-    default:
-      break;
-  }
-  if (r.source_errors > 0) return gs::cli::kExitIo;
-  if (reporter.total() > 0) return gs::cli::kExitSkipped;
-  return gs::cli::kExitOk;
+  return gs::stream::ExitCodeFor(r.status, r.source_errors, &reporter);
 }
