@@ -275,21 +275,37 @@ namespace {
 // simdjson reads the integer -0 as 0; jq keeps the sign. True when `line`
 // holds a -0 number token (not "-0.5", "-01" or a "-0" inside a string such
 // as a date, which follows a digit).
+// True when a "-0" at `p` is a whole number token starting a value.
+bool NegativeZeroAt(const char* begin, const char* end, const char* p) {
+  const char* r = p + 2;
+  bool number_ends = r >= end || !((*r >= '0' && *r <= '9') || *r == '.' || *r == 'e' || *r == 'E');
+  const char* b = p;
+  while (b > begin && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n')) --b;
+  return number_ends && (b == begin || b[-1] == ':' || b[-1] == ',' || b[-1] == '[');
+}
+
 bool HasNegativeZero(std::string_view line) {
   const char* begin = line.data();
   const char* end = begin + line.size();
-  const char* p = begin;
-  while ((p = static_cast<const char*>(std::memchr(p, '-', static_cast<size_t>(end - p)))) != nullptr) {
-    const char* q = p + 1;
-    if (q < end && *q == '0') {
-      const char* r = q + 1;
-      bool number_ends = r == end || !((*r >= '0' && *r <= '9') || *r == '.' || *r == 'e' || *r == 'E');
-      const char* b = p;
-      while (b > begin && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r' || b[-1] == '\n')) --b;
-      bool value_starts = b == begin || b[-1] == ':' || b[-1] == ',' || b[-1] == '[';
-      if (number_ends && value_starts) return true;
+  size_t n = line.size();
+  size_t i = 0;
+  // 32 bytes at a time (GCC vector extensions: SIMD under -march=native):
+  // look for '-' followed by '0', then check each candidate exactly.
+  using V = unsigned char __attribute__((vector_size(32)));
+  for (; i + 33 <= n; i += 32) {
+    V a, b;
+    std::memcpy(&a, begin + i, 32);
+    std::memcpy(&b, begin + i + 1, 32);
+    V hit = (a == '-') & (b == '0');
+    uint64_t w[4];
+    std::memcpy(w, &hit, 32);
+    if ((w[0] | w[1] | w[2] | w[3]) == 0) continue;
+    for (size_t k = 0; k < 32; ++k) {
+      if (begin[i + k] == '-' && begin[i + k + 1] == '0' && NegativeZeroAt(begin, end, begin + i + k)) return true;
     }
-    p = q;
+  }
+  for (; i + 1 < n; ++i) {
+    if (begin[i] == '-' && begin[i + 1] == '0' && NegativeZeroAt(begin, end, begin + i)) return true;
   }
   return false;
 }
