@@ -18,13 +18,14 @@ const std::vector<AggregatorDef>& Registry() {
       {"first", A::kValue, E::kNone, "first value seen (any type)", MakeFirst},
       {"last", A::kValue, E::kNone, "last value seen (any type)", MakeLast},
       {"distinct", A::kValue, E::kNone, "exact number of distinct values (memory grows with them)", MakeDistinct},
-      {"approx_distinct", A::kValue, E::kNone, "distinct values by HyperLogLog, standard error 0.81%",
+      {"approx_distinct", A::kValue, E::kNone, "distinct values estimated by HyperLogLog (16384 registers, standard error 0.81%; exact below 512)",
        MakeApproxDistinct},
       {"quantile", A::kValue, E::kQuantile,
-       "quantile(EXPR, q), q in [0,1]; p50, p90, p95, p99, p999, pNN are shorthands; sketched within 1%, "
-       "exact with --exact",
+       "quantile(EXPR, q), q in [0,1]; p50, p90, p95, p99, p999, pNN are shorthands. The value at rank "
+       "floor(q*n) (mlr stats1 without -i), from a DDSketch within 1% relative error, or exact with --exact",
        MakeQuantile},
-      {"top", A::kValue, E::kK, "top(EXPR, k): the k most frequent values with counts (Space-Saving)", MakeTop},
+      {"top", A::kValue, E::kK, "top(EXPR, k): the k most frequent values with counts (default k 10), by Space-Saving with 2k "
+       "counters: every value more frequent than n/(2k) is listed, each count at most n/(2k) too high", MakeTop},
   };
   return kTable;
 }

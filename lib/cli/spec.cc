@@ -60,8 +60,8 @@ std::vector<ExitCodeSpec> CommonExitCodes() {
       {kExitData, "With --strict: stopped at the first bad line or evaluation error."},
       {kExitIo, "An input file could not be opened or read, or output could "
                 "not be written (other files are still processed)."},
-      {kExitInterrupted, "Interrupted by SIGINT or SIGTERM; output up to that "
-                         "point was flushed."},
+      {kExitInterrupted, "Interrupted by SIGINT or SIGTERM; pending output was "
+                         "flushed (stream-agg first writes its current results)."},
   };
 }
 
