@@ -4,6 +4,7 @@
 // error <= 1%, bounded memory); with --exact from all values kept in memory.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "agg/aggregator.h"
@@ -37,7 +38,7 @@ class ExactQuantile final : public State {
  public:
   explicit ExactQuantile(double q) : q_(q) {}
   bool Add(const expr::Value& v) override {
-    if (!v.is_number()) return false;
+    if (!v.is_number() || !std::isfinite(v.number())) return false;  // as the sketch
     values_.push_back(v.number());
     return true;
   }
@@ -56,7 +57,9 @@ class ExactQuantile final : public State {
     // few ulps below that integer (0.29 * 100), so snap to it first.
     double exact = q_ * n;
     double nearest = std::round(exact);
-    if (std::fabs(exact - nearest) <= 1e-9 * std::max(1.0, exact)) exact = nearest;
+    if (std::fabs(exact - nearest) <= 8 * std::numeric_limits<double>::epsilon() * std::max(1.0, exact)) {
+      exact = nearest;
+    }
     double idx = std::floor(exact);
     size_t i = idx < 0 ? 0 : (idx >= n ? sorted.size() - 1 : static_cast<size_t>(idx));
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(i), sorted.end());

@@ -101,14 +101,14 @@ LineReader::Fill LineReader::FillBuffer() {
   }
   if (!fd_is_regular_ && options_.idle_tick_ms > 0 && options_.on_idle_tick) {
     for (;;) {
+      if (InterruptRequested()) return Fill::kInterrupted;
       struct pollfd p = {fd_, POLLIN, 0};
       int r = ::poll(&p, 1, static_cast<int>(options_.idle_tick_ms));
       if (r > 0) break;
       if (r == 0) {
-        options_.on_idle_tick();
+        if (!options_.on_idle_tick()) return Fill::kInterrupted;
         continue;
       }
-      if (errno == EINTR && InterruptRequested()) return Fill::kInterrupted;
       if (errno != EINTR) break;
     }
   }

@@ -41,9 +41,10 @@ class LineReader {
     size_t initial_buffer_bytes = 1u << 20;
     std::function<void()> before_block;  // may be empty
     // While waiting for input on a pipe or terminal, call on_idle_tick every
-    // idle_tick_ms (0: never); used for wall-clock snapshots.
+    // idle_tick_ms (0: never); used for wall-clock snapshots. It returns
+    // false to stop reading (Next() then reports kInterrupted).
     int64_t idle_tick_ms = 0;
-    std::function<void()> on_idle_tick;
+    std::function<bool()> on_idle_tick;
   };
 
   enum class Event {

@@ -143,7 +143,10 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   ro.before_block = [out] { out->Flush(); };
   if (o.interval_ms > 0) {
     ro.idle_tick_ms = std::min<int64_t>(o.interval_ms, 100);
-    ro.on_idle_tick = maybe_tick;
+    ro.on_idle_tick = [&] {
+      maybe_tick();
+      return !out->failed();
+    };
   }
   reporter->set_before_print([out] { out->Flush(); });
   RecordReader records(o.inputs, ro, reporter);
@@ -191,12 +194,18 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
       expr::Expression::Result r = a.arg->Eval(records.value(), records.arena(), &v, &error);
       if (r == expr::Expression::Result::kError) {
         ++skips[i].wrong_type;
+        if (o.strict) {
+          records.ReportCurrent(io::Problem::kEvalError, a.output_name + ": " + error);
+          failed = true;
+          break;
+        }
       } else if (r == expr::Expression::Result::kEmpty || v.is_null()) {
         ++skips[i].missing;
       } else if (!g->states[i]->Add(v)) {
         ++skips[i].wrong_type;
       }
     }
+    if (failed) break;  // --strict
     ++since_snapshot;
     if (o.every != 0 && since_snapshot >= o.every) snapshot();
     if (o.interval_ms > 0 && (records.records() & 63) == 0) maybe_tick();

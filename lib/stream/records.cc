@@ -30,7 +30,7 @@ bool RecordReader::Next() {
       case io::LineReader::Event::kEnd:
         return false;
       case io::LineReader::Event::kInterrupted:
-        status_ = Status::Interrupted();
+        status_ = Status::Interrupted();  // or the consumer asked to stop
         return false;
       case io::LineReader::Event::kSourceError:
         ++source_errors_;

@@ -41,7 +41,7 @@ class RecordReader {
     const expr::Projection* projection = nullptr;
     // Passed to io::LineReader (wall-clock ticks while input is idle).
     int64_t idle_tick_ms = 0;
-    std::function<void()> on_idle_tick;
+    std::function<bool()> on_idle_tick;
   };
 
   RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter);
