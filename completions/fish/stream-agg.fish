@@ -11,6 +11,7 @@ complete -c 'stream-agg' -l 'every' -r -f -d 'Also write a snapshot of all group
 complete -c 'stream-agg' -l 'interval' -r -f -d 'Also write a snapshot every DUR of wall-clock time, even while input is idle'
 complete -c 'stream-agg' -l 'reset' -d 'Start from empty groups after each snapshot (per-period results)'
 complete -c 'stream-agg' -l 'max-groups' -r -f -d 'At most N groups; later new keys are folded into one group keyed "(other)"'
+complete -c 'stream-agg' -l 'trust-input' -d 'Read each line only as far as the keys and values need, without validating the rest'
 complete -c 'stream-agg' -l 'list' -d 'List the aggregate functions and exit'
 complete -c 'stream-agg' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
 complete -c 'stream-agg' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'

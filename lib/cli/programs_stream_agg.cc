@@ -83,6 +83,13 @@ const ProgramSpec& StreamAggSpec() {
          .help = "At most N groups; later new keys are folded into one group keyed \"(other)\"",
          .details = "The overflow is reported on standard error when it first happens, and "
                     "--stats counts the records it took."},
+        {.long_name = "trust-input", .kind = ValueKind::kFlag,
+         .help = "Read each line only as far as the keys and values need, without validating the rest",
+         .details = "By default every line is fully validated, so every malformed line is "
+                    "reported and skipped. With --trust-input the fields the --by keys and "
+                    "aggregates read are looked up with simdjson On-Demand and the rest of the "
+                    "line is not checked: a malformed line whose needed fields are readable is "
+                    "aggregated, not reported. Faster on wide records."},
         {.long_name = "list", .kind = ValueKind::kFlag, .help = "List the aggregate functions and exit"},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);

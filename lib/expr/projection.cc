@@ -85,8 +85,14 @@ bool Materialize(ondemand::value v, Arena* arena, Value* out) {
 }  // namespace
 
 std::unique_ptr<Projection> Projection::Analyze(const Expression& e) {
+  return Analyze(std::vector<const Expression*>{&e});
+}
+
+std::unique_ptr<Projection> Projection::Analyze(const std::vector<const Expression*>& exprs) {
   std::vector<std::vector<std::string>> paths;
-  if (!Collect(e.root_node(), true, &paths)) return nullptr;
+  for (const Expression* e : exprs) {
+    if (!Collect(e->root_node(), true, &paths)) return nullptr;
+  }
   auto p = std::unique_ptr<Projection>(new Projection());
   for (const auto& path : paths) {
     PathNode* node = &p->root_;

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "expr/expr.h"
 #include "expr/value.h"
@@ -30,6 +31,9 @@ class Projection {
   // nullptr when the expression reads the input other than through field
   // paths (e.g. `.`, `keys`, `.[.k]`), so a projection cannot serve it.
   static std::unique_ptr<Projection> Analyze(const Expression& e);
+  // The union of the fields several expressions read (stream-agg's keys and
+  // values); nullptr if any of them reads the input otherwise.
+  static std::unique_ptr<Projection> Analyze(const std::vector<const Expression*>& exprs);
 
   // `line` must be followed by SIMDJSON_PADDING readable bytes. Returns false
   // when this record cannot be projected (not an object, a parse error, a

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include "agg/canonical.h"
 #include "agg/groups.h"
 #include "expr/json.h"
+#include "expr/projection.h"
 #include "io/signals.h"
 #include "stream/records.h"
 
@@ -147,6 +149,16 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
       maybe_tick();
       return !out->failed();
     };
+  }
+  std::unique_ptr<expr::Projection> projection;
+  if (o.trust_input) {
+    std::vector<const expr::Expression*> used;
+    for (const agg::KeySpec& k : keys) used.push_back(k.expr.get());
+    for (const agg::AggSpec& a : aggs) {
+      if (a.arg) used.push_back(a.arg.get());
+    }
+    projection = expr::Projection::Analyze(used);
+    ro.projection = projection.get();
   }
   reporter->set_before_print([out] { out->Flush(); });
   RecordReader records(o.inputs, ro, reporter);

@@ -36,6 +36,10 @@ struct AggregateOptions {
   uint64_t top = 0;                 // 0: all groups
   uint64_t max_groups = 0;          // 0: unlimited
   bool strict = false;
+  // Read each line only as far as the keys and values need (simdjson
+  // On-Demand); a malformed line is then reported only if those fields are
+  // unreadable. See stream-agg(1) --trust-input.
+  bool trust_input = false;
   bool stats = false;
   bool progress = false;
   bool line_buffered = false;

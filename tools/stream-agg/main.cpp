@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   o.top = args.count("top", 0);
   o.max_groups = args.count("max-groups", 0);
   o.strict = args.flag("strict");
+  o.trust_input = args.flag("trust-input");
   o.stats = args.flag("stats");
   o.progress = args.flag("progress");
   o.line_buffered = args.flag("line-buffered");
