@@ -28,13 +28,10 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN_DIR = os.path.abspath(os.environ.get("GOVSTREAM_BIN")
-                          or os.path.join(HERE, "..", "..", "build", "bin"))
+from livetest import BIN_DIR, DEVNULL, PIPE, ProcessTest, run_main
+
 SA = os.path.join(BIN_DIR, "stream-agg")
 
-PIPE = subprocess.PIPE
-DEVNULL = subprocess.DEVNULL
 
 RECORDS = b'{"status":200}\n{"status":500}\n{"status":200}\n{"status":404}\n{"status":200}\n'
 COUNTS = [{"status": 200, "count": 3}, {"status": 500, "count": 1}, {"status": 404, "count": 1}]
@@ -44,75 +41,8 @@ def records(data):
     return [json.loads(line) for line in data.decode().splitlines() if line.strip()]
 
 
-class LiveTest(unittest.TestCase):
-    """Tracks the processes it starts and kills them in tearDown."""
-
-    def setUp(self):
-        self.procs = []
-        self.fds = []
-        self.tmp = tempfile.mkdtemp(prefix="govstream-agg-live-")
-
-    def tearDown(self):
-        # Each process leads its own process group (or joined one led by an
-        # earlier process of this test); killing the groups of the processes
-        # we have not reaped reaches them and nothing else.
-        for p in self.procs:
-            if p.returncode is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    p.kill()
-                except ProcessLookupError:
-                    pass
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for f in (p.stdin, p.stdout, p.stderr):
-                if f is not None:
-                    try:
-                        f.close()
-                    except OSError:
-                        pass
-        for fd in self.fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    # -- helpers ----------------------------------------------------------
-
-    def spawn(self, args, **kw):
-        """Starts args in a new session, or with process_group=PGID (0: a new
-        group led by the process) in that group of this session."""
-        if "process_group" not in kw:
-            kw["start_new_session"] = True
-        elif sys.version_info < (3, 11):  # Popen(process_group=) is new in 3.11
-            pgid = kw.pop("process_group")
-            kw["preexec_fn"] = lambda: os.setpgid(0, pgid)
-        p = subprocess.Popen(args, **kw)
-        self.procs.append(p)
-        return p
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def append(self, path, data):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-
-    def wait_exit(self, p, timeout, what="stream-agg"):
-        try:
-            return p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.fail("%s still running after %.1f s" % (what, timeout))
+class LiveTest(ProcessTest):
+    """ProcessTest plus this file's read and wait helpers."""
 
     @staticmethod
     def rchar(pid):
@@ -468,24 +398,5 @@ class Every(LiveTest):
         self.assertEqual(sa.stderr.read(), b"")
 
 
-def main():
-    if not os.access(SA, os.X_OK):
-        print("stream-agg not found at %s (set GOVSTREAM_BIN)" % SA, file=sys.stderr)
-        print("0 passed, 1 failed")
-        return 1
-    argv = [a for a in sys.argv[1:] if not a.startswith("-")]
-    verbosity = 2 if ("-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]) else 1
-    loader = unittest.TestLoader()
-    if argv:
-        suite = loader.loadTestsFromNames(argv, sys.modules[__name__])
-    else:
-        suite = loader.loadTestsFromModule(sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=verbosity, stream=sys.stdout).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(SA, __name__))

@@ -26,63 +26,16 @@ import tempfile
 import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN_DIR = os.path.abspath(os.environ.get("GOVSTREAM_BIN")
-                          or os.path.join(HERE, "..", "..", "build", "bin"))
+from livetest import BIN_DIR, DEVNULL, PIPE, ProcessTest, run_main
+
 SF = os.path.join(BIN_DIR, "stream-filter")
 
-PIPE = subprocess.PIPE
-DEVNULL = subprocess.DEVNULL
 MB = 1024 * 1024
 TIME = "/usr/bin/time"
 
 
-class LiveTest(unittest.TestCase):
-    """Tracks the processes it starts and kills them in tearDown."""
-
-    def setUp(self):
-        self.procs = []
-        self.tmp = tempfile.mkdtemp(prefix="govstream-live-")
-
-    def tearDown(self):
-        # Each process was started as the leader of its own process group.  A
-        # leader not yet reaped by us still owns its pid, so killing its group
-        # reaches it and anything it started (e.g. the program under
-        # /usr/bin/time), and nothing else.
-        for p in self.procs:
-            if p.returncode is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-        for p in self.procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for f in (p.stdin, p.stdout, p.stderr):
-                if f is not None:
-                    try:
-                        f.close()
-                    except OSError:
-                        pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    # -- helpers ----------------------------------------------------------
-
-    def spawn(self, args, **kw):
-        p = subprocess.Popen(args, start_new_session=True, **kw)
-        self.procs.append(p)
-        return p
-
-    def path(self, name):
-        return os.path.join(self.tmp, name)
-
-    def wait_exit(self, p, timeout, what="process"):
-        try:
-            return p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.fail("%s still running after %.1f s" % (what, timeout))
+class LiveTest(ProcessTest):
+    """ProcessTest plus this file's read and wait helpers."""
 
     @staticmethod
     def read_until(fd, needle, timeout, buf=b""):
@@ -114,13 +67,6 @@ class LiveTest(unittest.TestCase):
             if not chunk:
                 return data
             data += chunk
-
-    def append(self, path, data):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
 
     def spawn_measured(self, args, **kw):
         """Starts args under /usr/bin/time, which forks it from a small process
@@ -460,24 +406,5 @@ class Progress(LiveTest):
             os.close(master)
 
 
-def main():
-    if not os.access(SF, os.X_OK):
-        print("stream-filter not found at %s (set GOVSTREAM_BIN)" % SF, file=sys.stderr)
-        print("0 passed, 1 failed")
-        return 1
-    argv = [a for a in sys.argv[1:] if not a.startswith("-")]
-    verbosity = 2 if ("-v" in sys.argv[1:] or "--verbose" in sys.argv[1:]) else 1
-    loader = unittest.TestLoader()
-    if argv:
-        suite = loader.loadTestsFromNames(argv, sys.modules[__name__])
-    else:
-        suite = loader.loadTestsFromModule(sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=verbosity, stream=sys.stdout).run(suite)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(SF, __name__))
