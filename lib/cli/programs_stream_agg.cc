@@ -67,7 +67,9 @@ const ProgramSpec& StreamAggSpec() {
         {.long_name = "exact", .kind = ValueKind::kFlag,
          .help = "Exact percentiles (all values kept in memory), as mlr stats1 computes them",
          .details = "The value at 0-based rank floor(q * n), clamped to n - 1, of the sorted values: "
-                    "Miller's non-interpolated percentile (mlr stats1 without -i)."},
+                    "Miller's non-interpolated percentile (mlr stats1 without -i). Miller's "
+                    "interpolated percentiles (mlr stats1 -i) are not offered. Without --exact "
+                    "the same rank is read from a sketch, within 1% relative error."},
         {.long_name = "sort", .kind = ValueKind::kString, .value_name = "FIELD[:asc]",
          .help = "Order groups by an output field, highest first (':asc' for lowest first)"},
         {.long_name = "top", .kind = ValueKind::kCount, .value_name = "N",
