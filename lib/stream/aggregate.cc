@@ -87,7 +87,7 @@ class Emitter {
     for (const Row& r : rows) {
       if (o_.top != 0 && n >= o_.top) break;
       out_->Write(r.json);
-      if (o_.line_buffered) out_->Flush();
+      if (o_.input.line_buffered) out_->Flush();
       ++n;
     }
     out_->Flush();
@@ -140,8 +140,8 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   };
 
   RecordReader::Options ro;
-  ro.max_line_bytes = o.max_line_bytes;
-  ro.strict = o.strict;
+  ro.max_line_bytes = o.input.max_line_bytes;
+  ro.strict = o.input.strict;
   ro.before_block = [out] { out->Flush(); };
   if (o.interval_ms > 0) {
     ro.idle_tick_ms = std::min<int64_t>(o.interval_ms, 100);
@@ -151,7 +151,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     };
   }
   std::unique_ptr<expr::Projection> projection;
-  if (o.trust_input) {
+  if (o.input.trust_input) {
     std::vector<const expr::Expression*> used;
     for (const agg::KeySpec& k : keys) used.push_back(k.expr.get());
     for (const agg::AggSpec& a : aggs) {
@@ -161,9 +161,9 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     ro.projection = projection.get();
   }
   reporter->set_before_print([out] { out->Flush(); });
-  RecordReader records(o.inputs, ro, reporter);
+  RecordReader records(o.input.inputs, ro, reporter);
   io::Stats stats;
-  io::Progress progress(o.progress);
+  io::Progress progress(o.input.progress);
   std::string error, canonical;
   std::vector<std::string> key_json(keys.size());
 
@@ -206,7 +206,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
       expr::Expression::Result r = a.arg->Eval(records.value(), records.arena(), &v, &error);
       if (r == expr::Expression::Result::kError) {
         ++skips[i].wrong_type;
-        if (o.strict) {
+        if (o.input.strict) {
           records.ReportCurrent(io::Problem::kEvalError, a.output_name + ": " + error);
           failed = true;
           break;
@@ -231,7 +231,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
   out->Flush();
   reporter->Finish();
-  if (o.stats) {
+  if (o.input.stats) {
     std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{},\"skipped\":{{",
                                     table.size(), table.MemoryBytes(), table.overflow_keys());
     for (size_t i = 0; i < aggs.size(); ++i) {

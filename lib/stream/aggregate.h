@@ -21,13 +21,14 @@
 #include "base/status.h"
 #include "io/output.h"
 #include "io/report.h"
+#include "stream/records.h"
 
 namespace govstream::stream {
 
 struct AggregateOptions {
   const std::vector<agg::KeySpec>* keys = nullptr;
   const std::vector<agg::AggSpec>* aggs = nullptr;
-  std::vector<std::string> inputs;  // empty: stdin
+  InputConfig input;  // sources and the shared input options
   uint64_t every = 0;               // snapshot every N records (0: off)
   int64_t interval_ms = 0;          // snapshot every interval (0: off)
   bool reset = false;
@@ -35,15 +36,6 @@ struct AggregateOptions {
   bool sort_ascending = false;
   uint64_t top = 0;                 // 0: all groups
   uint64_t max_groups = 0;          // 0: unlimited
-  bool strict = false;
-  // Read each line only as far as the keys and values need (simdjson
-  // On-Demand); a malformed line is then reported only if those fields are
-  // unreadable. See stream-agg(1) --trust-input.
-  bool trust_input = false;
-  bool stats = false;
-  bool progress = false;
-  bool line_buffered = false;
-  size_t max_line_bytes = 16u << 20;
 };
 
 struct AggregateResult {

@@ -16,19 +16,19 @@ namespace govstream::stream {
 FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
   FilterResult result;
   RecordReader::Options ro;
-  ro.max_line_bytes = o.max_line_bytes;
-  ro.strict = o.strict;
+  ro.max_line_bytes = o.input.max_line_bytes;
+  ro.strict = o.input.strict;
   ro.before_block = [out] { out->Flush(); };
   std::unique_ptr<expr::Projection> projection;
-  if (o.trust_input) {
+  if (o.input.trust_input) {
     if (!o.invert) ro.prefilter = o.predicate->required_literal();
     projection = expr::Projection::Analyze(*o.predicate);
     ro.projection = projection.get();
   }
-  RecordReader records(o.inputs, ro, reporter);
+  RecordReader records(o.input.inputs, ro, reporter);
   reporter->set_before_print([out] { out->Flush(); });
   io::Stats stats;
-  io::Progress progress(o.progress);
+  io::Progress progress(o.input.progress);
   std::string error;
   std::string buf;
 
@@ -68,7 +68,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
         out->Put('\n');
       }
     }
-    if (o.line_buffered) out->Flush();
+    if (o.input.line_buffered) out->Flush();
   }
 
   const io::LineReader& lines = records.lines();
@@ -79,7 +79,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   stats.records_in = records.records();
   stats.records_out = result.kept;
   stats.bytes_in = lines.bytes_read();
-  if (o.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter));
+  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter));
   result.source_errors = records.source_errors();
   result.status = out->failed() ? out->status() : records.status();
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();

@@ -16,23 +16,18 @@
 #include "expr/expr.h"
 #include "io/output.h"
 #include "io/report.h"
+#include "stream/records.h"
 
 namespace govstream::stream {
 
 struct FilterOptions {
   const expr::Expression* predicate = nullptr;
   const expr::Expression* map = nullptr;  // optional
-  std::vector<std::string> inputs;        // empty: stdin
+  InputConfig input;  // sources and the shared input options
   bool invert = false;
   bool count_only = false;
   bool limit_set = false;  // stop after `limit` kept records (0: read nothing)
   uint64_t limit = 0;
-  bool line_buffered = false;
-  bool strict = false;
-  bool trust_input = false;
-  bool stats = false;
-  bool progress = false;
-  size_t max_line_bytes = 16u << 20;
 };
 
 struct FilterResult {

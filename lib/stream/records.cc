@@ -4,6 +4,18 @@
 
 namespace govstream::stream {
 
+InputConfig InputConfigFromArgs(const cli::Args& args) {
+  InputConfig c;
+  c.inputs = args.strs("input");
+  c.max_line_bytes = args.count("max-line-bytes", c.max_line_bytes);
+  c.strict = args.flag("strict");
+  c.trust_input = args.flag("trust-input");
+  c.stats = args.flag("stats");
+  c.progress = args.flag("progress");
+  c.line_buffered = args.flag("line-buffered");
+  return c;
+}
+
 RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)
     : reader_(std::move(sources),
               io::LineReader::Options{.max_line_bytes = options.max_line_bytes,

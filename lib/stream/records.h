@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "cli/args.h"
 #include "expr/json.h"
 #include "expr/projection.h"
 #include "expr/value.h"
@@ -25,6 +26,23 @@
 #include "io/report.h"
 
 namespace govstream::stream {
+
+// The input options every NDJSON-reading program shares (the common part of
+// its option table: -i, --strict, --max-line-bytes, --line-buffered, --stats,
+// --progress, --trust-input).
+struct InputConfig {
+  std::vector<std::string> inputs;  // empty: stdin
+  size_t max_line_bytes = 16u << 20;
+  bool strict = false;
+  bool trust_input = false;
+  bool stats = false;
+  bool progress = false;
+  bool line_buffered = false;
+};
+
+// Reads InputConfig from parsed arguments (options absent from the
+// program's table keep their defaults).
+InputConfig InputConfigFromArgs(const cli::Args& args);
 
 class RecordReader {
  public:

@@ -5,11 +5,13 @@ that ends with the `N passed, M failed` line CI reads.
 """
 
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -17,6 +19,27 @@ BIN_DIR = os.path.abspath(os.environ.get("GOVSTREAM_BIN")
                           or os.path.join(HERE, "..", "..", "build", "bin"))
 PIPE = subprocess.PIPE
 DEVNULL = subprocess.DEVNULL
+
+
+def read_until_match(fd, find, timeout, buf=b""):
+    """Reads fd until find(data) gives the length of the wanted prefix, or
+    timeout or end of file; returns (data up to that length, monotonic time
+    it was there or None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        end = find(buf)
+        if end is not None:
+            return buf[:end], time.monotonic()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return buf, None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return buf, None
+        buf += chunk
 
 
 class ProcessTest(unittest.TestCase):

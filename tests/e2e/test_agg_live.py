@@ -28,7 +28,7 @@ import tempfile
 import time
 import unittest
 
-from livetest import BIN_DIR, DEVNULL, PIPE, ProcessTest, run_main
+from livetest import BIN_DIR, DEVNULL, PIPE, ProcessTest, read_until_match, run_main
 
 SA = os.path.join(BIN_DIR, "stream-agg")
 
@@ -94,40 +94,17 @@ class LiveTest(ProcessTest):
     def read_until(fd, count_lines, timeout, buf=b""):
         """Reads fd until it holds `count_lines` lines or timeout; returns
         (data, monotonic time when they were there, or None)."""
-        deadline = time.monotonic() + timeout
-        while buf.count(b"\n") < count_lines:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return buf, None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return buf, None
-            buf += chunk
-        return buf, time.monotonic()
+        return read_until_match(fd, lambda b: len(b) if b.count(b"\n") >= count_lines else None,
+                                timeout, buf)
 
     @staticmethod
     def read_until_line(fd, line, timeout):
         """Reads fd until a whole line equal to `line` arrived or timeout;
         returns (data up to and including that line, time or None)."""
-        deadline = time.monotonic() + timeout
-        buf = b""
-        while True:
+        def find(buf):
             at = (b"\n" + buf).find(b"\n" + line)
-            if at >= 0:
-                return buf[:at + len(line)], time.monotonic()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return buf, None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return buf, None
-            buf += chunk
+            return at + len(line) if at >= 0 else None
+        return read_until_match(fd, find, timeout)
 
     @staticmethod
     def read_for(fd, seconds):

@@ -26,7 +26,7 @@ import tempfile
 import time
 import unittest
 
-from livetest import BIN_DIR, DEVNULL, PIPE, ProcessTest, run_main
+from livetest import BIN_DIR, DEVNULL, PIPE, ProcessTest, read_until_match, run_main
 
 SF = os.path.join(BIN_DIR, "stream-filter")
 
@@ -41,19 +41,7 @@ class LiveTest(ProcessTest):
     def read_until(fd, needle, timeout, buf=b""):
         """Reads fd until `needle` is in the data or timeout; returns
         (data, monotonic time when needle was seen or None)."""
-        deadline = time.monotonic() + timeout
-        while needle not in buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return buf, None
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return buf, None
-            buf += chunk
-        return buf, time.monotonic()
+        return read_until_match(fd, lambda b: len(b) if needle in b else None, timeout, buf)
 
     @staticmethod
     def drain(fd, quiet_seconds):

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   gs::stream::AggregateOptions o;
   o.keys = &keys;
   o.aggs = &aggs;
-  o.inputs = args.strs("input");
+  o.input = gs::stream::InputConfigFromArgs(args);
   o.every = args.count("every", 0);
   o.interval_ms = args.duration_ms("interval", 0);
   o.reset = args.flag("reset");
@@ -73,12 +73,6 @@ int main(int argc, char** argv) {
   }
   o.top = args.count("top", 0);
   o.max_groups = args.count("max-groups", 0);
-  o.strict = args.flag("strict");
-  o.trust_input = args.flag("trust-input");
-  o.stats = args.flag("stats");
-  o.progress = args.flag("progress");
-  o.line_buffered = args.flag("line-buffered");
-  o.max_line_bytes = args.count("max-line-bytes", 16u << 20);
   if ((args.has("every") && o.every == 0) || (args.has("interval") && o.interval_ms == 0)) {
     return Usage("--every and --interval must be greater than 0");
   }

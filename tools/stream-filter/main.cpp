@@ -56,18 +56,12 @@ int main(int argc, char** argv) {
   gs::stream::FilterOptions o;
   o.predicate = predicate.get();
   o.map = map.get();
-  o.inputs = args.strs("input");
-  for (size_t i = 1; i < args.positionals().size(); ++i) o.inputs.push_back(args.positionals()[i]);
+  o.input = gs::stream::InputConfigFromArgs(args);
+  for (size_t i = 1; i < args.positionals().size(); ++i) o.input.inputs.push_back(args.positionals()[i]);
   o.invert = args.flag("invert");
   o.count_only = args.flag("count");
   o.limit_set = args.has("limit");
   o.limit = args.count("limit", 0);
-  o.line_buffered = args.flag("line-buffered");
-  o.strict = args.flag("strict");
-  o.trust_input = args.flag("trust-input");
-  o.stats = args.flag("stats");
-  o.progress = args.flag("progress");
-  o.max_line_bytes = args.count("max-line-bytes", 16u << 20);
 
   gs::io::InstallSignalHandlers();
   gs::io::EnlargePipe(STDOUT_FILENO);
