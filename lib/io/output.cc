@@ -11,6 +11,9 @@
 #include <string>
 
 namespace govstream::io {
+namespace {
+constexpr int kMaxStalledInterrupts = 10;
+}  // namespace
 
 OutputWriter::OutputWriter(int fd, size_t buffer_bytes)
     : fd_(fd), buf_(new char[buffer_bytes]), cap_(buffer_bytes) {}
@@ -35,11 +38,15 @@ void OutputWriter::WriteSlow(std::string_view bytes) {
 
 void OutputWriter::WriteAll(const char* p, size_t n) {
   if (!status_.ok()) return;
+  // After SIGINT/SIGTERM the final results are still written to a reader that
+  // keeps reading, but a reader that takes nothing for about a second
+  // (10 interruptions by the 100 ms timer of io/signals.h) is given up on.
+  int stalled_after_interrupt = 0;
   while (n > 0) {
     ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
       if (errno == EINTR) {
-        if (InterruptRequested()) {  // SIGINT/SIGTERM while the reader is stalled
+        if (InterruptRequested() && ++stalled_after_interrupt >= kMaxStalledInterrupts) {
           status_ = Status::Interrupted();
           return;
         }
@@ -52,6 +59,7 @@ void OutputWriter::WriteAll(const char* p, size_t n) {
       }
       return;
     }
+    stalled_after_interrupt = 0;
     p += w;
     n -= static_cast<size_t>(w);
     written_ += static_cast<uint64_t>(w);

@@ -3,13 +3,27 @@
 #include <atomic>
 #include <csignal>
 
+#include <sys/time.h>
+
 namespace govstream::io {
 namespace {
 
 std::atomic<int> g_signal{0};
 static_assert(std::atomic<int>::is_always_lock_free);
 
-extern "C" void OnSignal(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
+extern "C" void OnSignal(int sig) {
+  if (g_signal.exchange(sig, std::memory_order_relaxed) == 0) {
+    // From now on a SIGALRM every 100 ms interrupts any blocking call, so a
+    // write(2) that was already blocked (or entered just after this handler
+    // ran) returns EINTR and sees the flag. setitimer is a plain syscall.
+    struct itimerval every = {};
+    every.it_interval.tv_usec = 100000;
+    every.it_value.tv_usec = 100000;
+    setitimer(ITIMER_REAL, &every, nullptr);
+  }
+}
+
+extern "C" void OnAlarm(int) {}
 
 }  // namespace
 
@@ -24,6 +38,8 @@ void InstallSignalHandlers() {
   sa.sa_flags = 0;  // no SA_RESTART: blocking reads return EINTR
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = OnAlarm;
+  sigaction(SIGALRM, &sa, nullptr);
 }
 
 bool InterruptRequested() { return g_signal.load(std::memory_order_relaxed) != 0; }

@@ -4,7 +4,11 @@
 // the OutputWriter turns into a quiet Status::BrokenPipe) and records
 // SIGINT/SIGTERM in a flag instead of killing the process. The handlers are
 // installed without SA_RESTART, so a blocking read() returns EINTR and the
-// program can finish cleanly (flush, emit results) and exit 130.
+// program can finish cleanly (flush, emit results) and exit 130. After the
+// first SIGINT/SIGTERM a 100 ms interval timer (SIGALRM, also without
+// SA_RESTART) keeps interrupting blocking calls, so no call entered after the
+// flag was set can block forever; callers retry EINTR and decide themselves
+// when to give up (see OutputWriter).
 // Thread-safe: the flag is a lock-free atomic.
 #ifndef GOVSTREAM_IO_SIGNALS_H_
 #define GOVSTREAM_IO_SIGNALS_H_
