@@ -10,6 +10,9 @@ namespace govstream::cli {
 
 const ProgramSpec& StreamFilterSpec();
 const ProgramSpec& StreamAggSpec();
+const ProgramSpec& MqBrokerSpec();
+const ProgramSpec& MqPubSpec();
+const ProgramSpec& MqSubSpec();
 
 }  // namespace govstream::cli
 

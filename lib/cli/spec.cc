@@ -65,8 +65,27 @@ std::vector<ExitCodeSpec> CommonExitCodes() {
   };
 }
 
+std::vector<OptionSpec> CommonClientOptions() {
+  return {
+      {.long_name = "broker",
+       .short_name = 'b',
+       .kind = ValueKind::kEndpoint,
+       .value_name = "ENDPOINT",
+       .help = "The mq-broker to connect to (tcp://HOST:PORT or ipc://PATH)",
+       .default_text = "tcp://127.0.0.1:7750"},
+      {.long_name = "connect-timeout",
+       .kind = ValueKind::kDuration,
+       .value_name = "DUR",
+       .help = "How long to keep trying to reach the broker before giving up (exit status 5)",
+       .details = "ZeroMQ retries the connection in the background; the first command waits "
+                  "for it, so a broker that starts within DUR is found.",
+       .default_text = "5s"},
+  };
+}
+
 const std::vector<const ProgramSpec*>& AllPrograms() {
-  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec()};
+  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec(), &MqBrokerSpec(),
+                                                       &MqPubSpec(), &MqSubSpec()};
   return kAll;
 }
 

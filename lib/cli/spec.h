@@ -100,6 +100,10 @@ std::vector<OptionSpec> CommonInputOptions();
 // Exit codes 0-4 and 130 as they apply to every NDJSON-reading program.
 std::vector<ExitCodeSpec> CommonExitCodes();
 
+// The options of every broker client (mq-pub, mq-sub): --broker,
+// --connect-timeout.
+std::vector<OptionSpec> CommonClientOptions();
+
 // All program specs known to this build, for invariant tests and generators.
 const std::vector<const ProgramSpec*>& AllPrograms();
 

@@ -3,6 +3,8 @@
 #include "io/signals.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +38,42 @@ void OutputWriter::WriteSlow(std::string_view bytes) {
   }
 }
 
+void OutputWriter::set_stall_hook(int64_t every_ms, std::function<bool()> on_stall) {
+  struct stat st;
+  stall_capable_ = fstat(fd_, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+  stall_every_ms_ = every_ms;
+  on_stall_ = std::move(on_stall);
+}
+
 void OutputWriter::WriteAll(const char* p, size_t n) {
   if (!status_.ok()) return;
+  if (on_stall_ && stall_capable_) {
+    // POLLOUT on a pipe means at least PIPE_BUF bytes fit, and a write of at
+    // most PIPE_BUF bytes then completes without blocking.
+    while (n > 0) {
+      struct pollfd pfd = {fd_, POLLOUT, 0};
+      int r = ::poll(&pfd, 1, static_cast<int>(stall_every_ms_));
+      if (r == 0 || (r < 0 && errno == EINTR)) {
+        if (InterruptRequested() || !on_stall_()) {
+          status_ = Status::Interrupted();
+          return;
+        }
+        continue;
+      }
+      size_t chunk = n < PIPE_BUF ? n : PIPE_BUF;
+      ssize_t w = ::write(fd_, p, chunk);
+      if (w < 0) {
+        if (errno == EINTR || errno == EAGAIN) continue;
+        status_ = errno == EPIPE ? Status::BrokenPipe()
+                                 : Status::IoError(std::string("write error: ") + std::strerror(errno));
+        return;
+      }
+      p += w;
+      n -= static_cast<size_t>(w);
+      written_ += static_cast<uint64_t>(w);
+    }
+    return;
+  }
   // After SIGINT/SIGTERM the final results are still written to a reader that
   // keeps reading, but a reader that takes nothing for about a second
   // (10 interruptions by the 100 ms timer of io/signals.h) is given up on.

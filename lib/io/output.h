@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -45,6 +46,13 @@ class OutputWriter {
   bool failed() const { return !status_.ok(); }
   uint64_t bytes_written() const { return written_; }
 
+  // While the reader of a pipe or socket does not take our output, calls
+  // `on_stall` every `every_ms` (e.g. to keep a network session alive);
+  // returning false gives up (status Interrupted). With a hook set, writes to
+  // a pipe go out in chunks the pipe is known to accept without blocking.
+  // Without one (the default), write() simply blocks.
+  void set_stall_hook(int64_t every_ms, std::function<bool()> on_stall);
+
  private:
   void WriteSlow(std::string_view bytes);
   void WriteAll(const char* p, size_t n);
@@ -54,6 +62,9 @@ class OutputWriter {
   size_t cap_;
   size_t len_ = 0;
   uint64_t written_ = 0;
+  int64_t stall_every_ms_ = 0;
+  bool stall_capable_ = false;  // fd is a pipe or socket
+  std::function<bool()> on_stall_;
   Status status_;
 };
 

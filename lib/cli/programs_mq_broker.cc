@@ -1,0 +1,101 @@
+// Option table of mq-broker.
+#include "cli/programs.h"
+
+namespace govstream::cli {
+
+const ProgramSpec& MqBrokerSpec() {
+  static const ProgramSpec kSpec = [] {
+    ProgramSpec s;
+    s.name = "mq-broker";
+    s.summary = "route NDJSON messages by topic to subscribers and to queues that keep them until acknowledged";
+    s.usage = "mq-broker [OPTIONS]";
+    s.description =
+        "mq-broker is the hub between mq-pub and mq-sub. Publishers send messages on dot-separated "
+        "topics (http.5xx.api); subscribers give patterns where * matches one word and # zero or "
+        "more words, as in AMQP topic exchanges.\n"
+        "\n"
+        "A fan-out subscription (mq-sub --topic P) gets every matching message while it is "
+        "connected. A named queue (mq-sub --queue NAME --topic P) stores every matching message "
+        "until a consumer acknowledges it; it is declared by its first consumer, outlives its "
+        "consumers, and its consumers share its messages, one consumer per message at a time. A "
+        "consumer that disconnects or misses heartbeats has its unacknowledged messages "
+        "redelivered, marked as such. Delivery is credit-based (each subscriber's --prefetch), so "
+        "a slow consumer slows only its own delivery.\n"
+        "\n"
+        "Nothing is dropped silently. A publish that a full queue cannot take is refused, and "
+        "mq-pub reports it and exits non-zero; a message goes to all its destinations or, if any "
+        "queue refuses it, to none. A fan-out subscriber that falls more than "
+        "--max-subscriber-bytes behind is disconnected with a message saying so (mq-sub exits "
+        "with status 5); use a queue when every message must arrive. Queues live in memory: they "
+        "survive their consumers, not a broker restart, and at shutdown the broker says how many "
+        "messages it still held.\n"
+        "\n"
+        "The broker also speaks plain ZeroMQ: every message is forwarded on --sub-listen (XPUB) "
+        "as [topic, payload] frames for any ZeroMQ SUB socket (subscribing by topic prefix; at "
+        "most once, misses counted as xpub_dropped), and [topic, payload] messages from any "
+        "ZeroMQ PUB socket on --pub-listen or PUSH socket on --push-listen are routed like "
+        "published ones. Their payloads must be one line of JSON; others are rejected and "
+        "counted.\n"
+        "\n"
+        "All endpoints listen on the loopback interface by default; listening on another "
+        "address is an explicit choice (e.g. --listen tcp://0.0.0.0:7750). A port given as * "
+        "is chosen by the system; the endpoints actually bound are printed on standard error "
+        "at start-up.";
+    s.options = {
+        {.long_name = "listen", .short_name = 'l', .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
+         .help = "Where mq-pub and mq-sub connect", .default_text = "tcp://127.0.0.1:7750"},
+        {.long_name = "sub-listen", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
+         .help = "XPUB endpoint for plain ZeroMQ SUB clients ('none' to disable)",
+         .default_text = "tcp://127.0.0.1:7751"},
+        {.long_name = "pub-listen", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
+         .help = "Endpoint for plain ZeroMQ PUB clients sending [topic, payload] ('none' to disable)",
+         .default_text = "tcp://127.0.0.1:7752"},
+        {.long_name = "push-listen", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
+         .help = "Endpoint for plain ZeroMQ PUSH clients sending [topic, payload] ('none' to disable)",
+         .default_text = "tcp://127.0.0.1:7753"},
+        {.long_name = "stats-interval", .kind = ValueKind::kDuration, .value_name = "DUR",
+         .help = "Publish the broker's metrics as NDJSON on $SYS.broker.stats every DUR",
+         .details = "Fields: ts, uptime_s, interval_s, publishers, subscribers, consumers, messages_in, "
+                    "in_per_sec, delivered, out_per_sec, refused, latency_ms {p50, p99, samples} "
+                    "(broker arrival to delivery, this interval), malformed, oversized, "
+                    "refused_commands, expired_peers, slow_subscribers_disconnected, foreign_in, "
+                    "foreign_rejected, xpub_subscriptions, xpub_forwarded, xpub_dropped, and queues: "
+                    "per queue depth, unacked, bytes, consumers, in_per_sec, out_per_sec, in, out, "
+                    "acked, redeliveries, refusals. Subscribe with mq-sub --topic '$SYS.#'.",
+         .default_text = "10s"},
+        {.long_name = "heartbeat", .kind = ValueKind::kDuration, .value_name = "DUR",
+         .help = "Heartbeat interval told to clients; a client silent for 3 intervals is gone",
+         .default_text = "1s"},
+        {.long_name = "max-queue-bytes", .kind = ValueKind::kSize, .value_name = "SIZE",
+         .help = "Largest total payload a queue holds (ready and unacknowledged); then publishes are refused",
+         .default_text = "256M"},
+        {.long_name = "max-queue-messages", .kind = ValueKind::kCount, .value_name = "N",
+         .help = "Most messages a queue holds (ready and unacknowledged); then publishes are refused",
+         .default_text = "1000000"},
+        {.long_name = "max-message-bytes", .kind = ValueKind::kSize, .value_name = "SIZE",
+         .help = "Largest payload accepted; larger ones are refused", .default_text = "16M"},
+        {.long_name = "max-subscriber-bytes", .kind = ValueKind::kSize, .value_name = "SIZE",
+         .help = "Most bytes held for one fan-out subscriber; beyond, it is disconnected with a reason",
+         .default_text = "64M"},
+        {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
+         .help = "Log clients connecting and leaving, and queues being declared"},
+    };
+    s.exit_codes = {
+        {kExitOk, "Stopped by SIGINT or SIGTERM after telling every client."},
+        {kExitUsage, "Usage error: bad option or endpoint."},
+        {kExitConnection, "An endpoint could not be bound (address in use, no permission)."},
+    };
+    s.examples = {
+        {"Run a broker on the default loopback endpoints:", "mq-broker"},
+        {"Accept clients from other machines, stats every minute:",
+         "mq-broker --listen tcp://0.0.0.0:7750 --stats-interval 1m"},
+        {"Watch the depth of every queue:",
+         "mq-sub --topic '$SYS.broker.stats' | stream-filter --map '.queues' true"},
+    };
+    s.see_also = {"govstream(7)", "mq-pub(1)", "mq-sub(1)", "mosquitto(8)"};
+    return s;
+  }();
+  return kSpec;
+}
+
+}  // namespace govstream::cli

@@ -1,0 +1,84 @@
+// Option table of mq-sub.
+#include "cli/programs.h"
+
+namespace govstream::cli {
+
+const ProgramSpec& MqSubSpec() {
+  static const ProgramSpec kSpec = [] {
+    ProgramSpec s;
+    s.name = "mq-sub";
+    s.summary = "subscribe to mq-broker topics or consume a queue, and print the messages as NDJSON";
+    s.usage = "mq-sub [OPTIONS] --topic PATTERN... [--queue NAME]";
+    s.description =
+        "mq-sub writes each message it receives as one NDJSON line on standard output: the "
+        "payload as published, or with --envelope a record {\"topic\", \"seq\", \"publisher\", "
+        "\"ts\", \"redelivered\", \"payload\"}. Output is flushed after every batch of messages, "
+        "so mq-sub | stream-filter ... sees each message at once.\n"
+        "\n"
+        "Patterns are dot-separated words where * matches exactly one word and # zero or more "
+        "(alerts.# matches alerts and alerts.http.5xx). Topics under $SYS (the broker's own "
+        "metrics) are only matched by patterns that start with $SYS.\n"
+        "\n"
+        "Without --queue the subscription is fan-out: every matching message published while "
+        "mq-sub is connected. With --queue NAME, mq-sub consumes the named queue, declaring it "
+        "(idempotently) with the patterns as bindings; the queue keeps messages while no "
+        "consumer runs, and consumers of one queue share its messages. A queued message is "
+        "acknowledged only after its line was written and flushed to standard output; messages "
+        "not acknowledged when mq-sub dies are delivered again, to this or another consumer, "
+        "with \"redelivered\": true in the envelope.\n"
+        "\n"
+        "With --direct ENDPOINT, mq-sub subscribes to an mq-pub --listen publisher instead of a "
+        "broker: at most once, no queue, no acknowledgement.";
+    s.options = {
+        {.long_name = "topic", .short_name = 't', .kind = ValueKind::kString, .value_name = "PATTERN",
+         .help = "Subscribe to topics matching PATTERN (repeatable)", .repeatable = true},
+        {.long_name = "queue", .short_name = 'q', .kind = ValueKind::kString, .value_name = "NAME",
+         .help = "Consume the named queue, bound to the --topic patterns"},
+        {.long_name = "count", .short_name = 'c', .kind = ValueKind::kCount, .value_name = "N",
+         .help = "Exit (status 0) after N messages"},
+        {.long_name = "timeout", .short_name = 'W', .kind = ValueKind::kDuration, .value_name = "DUR",
+         .help = "Exit with status 7 when no message arrives for DUR"},
+        {.long_name = "envelope", .short_name = 'e', .kind = ValueKind::kFlag,
+         .help = "Wrap each message: topic, seq, publisher, ts (RFC 3339 UTC), redelivered, payload"},
+        {.long_name = "prefetch", .kind = ValueKind::kCount, .value_name = "N",
+         .help = "Messages the broker may send ahead of acknowledgements (flow-control credit)",
+         .default_text = "1000"},
+    };
+    for (auto& o : CommonClientOptions()) s.options.push_back(o);
+    s.options.push_back({.long_name = "direct", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
+                         .help = "No broker: subscribe to an mq-pub --listen ENDPOINT, at most once"});
+    s.options.push_back({.long_name = "name", .kind = ValueKind::kString, .value_name = "NAME",
+                         .help = "Name shown in the broker's log", .default_text = "HOST-PID-RANDOM"});
+    s.options.push_back({.long_name = "line-buffered", .kind = ValueKind::kFlag,
+                         .help = "Flush standard output after every message"});
+    s.options.push_back({.long_name = "stats", .kind = ValueKind::kFlag,
+                         .help = "Print a one-line JSON summary on standard error at exit",
+                         .details = "Fields: program, messages, written, redelivered, bad_payloads, "
+                                    "bytes_out, seconds, messages_per_sec, latency_ms {p50, p99} (from "
+                                    "the publisher's send time to arrival, same-clock hosts only)."});
+    s.exit_codes = {
+        {kExitOk, "--count messages were written, or the output was closed (| head)."},
+        {kExitSkipped, "Some payloads were not one NDJSON line; each was reported and skipped."},
+        {kExitUsage, "Usage error: bad option, pattern or endpoint."},
+        {kExitIo, "Standard output could not be written."},
+        {kExitConnection, "The broker could not be reached within --connect-timeout, the connection was "
+                          "lost, or the broker ended the session (for example a fan-out subscriber that "
+                          "fell too far behind); the reason is printed."},
+        {kExitTimeout, "No message arrived within --timeout."},
+        {kExitInterrupted, "Interrupted by SIGINT or SIGTERM; unacknowledged queue messages go back to "
+                           "the queue."},
+    };
+    s.examples = {
+        {"Print every alert while connected:", "mq-sub --topic 'alerts.#'"},
+        {"A worker sharing the jobs queue with others:", "mq-sub --queue jobs --topic 'jobs.#' | ./worker"},
+        {"Wait at most a minute for the nightly report, then process it:",
+         "mq-sub --topic reports.nightly -c 1 -W 1m > report.json"},
+        {"Watch the broker's own metrics:", "mq-sub --topic '$SYS.#' | stream-filter '.refused > 0'"},
+    };
+    s.see_also = {"govstream(7)", "mq-pub(1)", "mq-broker(1)", "mosquitto_sub(1)"};
+    return s;
+  }();
+  return kSpec;
+}
+
+}  // namespace govstream::cli

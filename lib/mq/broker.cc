@@ -1,0 +1,772 @@
+#include "mq/broker.h"
+
+#include <absl/container/flat_hash_map.h>
+#include <fmt/core.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <map>
+
+#include "agg/sketches.h"
+#include "expr/json.h"
+#include "io/report.h"
+#include "io/signals.h"
+#include "mq/broker_fsm.h"
+#include "mq/protocol.h"
+#include "mq/queue.h"
+#include "mq/topic.h"
+#include "mq/transport.h"
+#include "time/rfc3339.h"
+
+namespace govstream::mq {
+namespace {
+
+constexpr size_t kMaxDeliverBytes = 1u << 20;  // one DELIVER frame, unless a single message is larger
+constexpr size_t kDrainPerPoll = 256;          // messages read from one socket before serving the others
+constexpr size_t kRouteCacheMax = 100000;
+constexpr uint64_t kMaxShownProblems = 10;
+constexpr std::string_view kStatsTopic = "$SYS.broker.stats";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+uint64_t WallUs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+struct Peer {
+  uint64_t id = 0;
+  std::string identity;
+  PeerState state = PeerState::kConnected;
+  std::shared_ptr<const std::string> name;
+  int64_t last_recv_ms = 0;
+  int64_t last_send_ms = 0;
+  // Subscribers and consumers.
+  std::vector<Pattern> patterns;
+  Queue* queue = nullptr;
+  uint32_t prefetch = 0;
+  uint32_t credit = 0;
+  std::deque<MessageRef> pending;  // fan-out: matched, not yet sent
+  size_t pending_bytes = 0;
+  bool dirty = false;
+};
+
+struct Route {
+  std::vector<Peer*> subscribers;
+  std::vector<Queue*> queues;
+};
+
+}  // namespace
+
+class Broker::Impl {
+ public:
+  Impl(const BrokerOptions& o, io::Reporter* r) : options_(o), reporter_(r) {}
+
+  Status Open();
+  Status Run();
+  std::vector<std::string> Endpoints() const { return endpoints_; }
+
+ private:
+  // Incoming.
+  void OnClientMessage(const Frames& f);
+  void OnForeignMessage(const Frames& f, const std::shared_ptr<const std::string>& who, uint64_t* seq);
+  void OnXPubSubscription(const Frames& f);
+  // Actions of the state table (broker_fsm.h).
+  void Refuse(Peer* p, std::string_view why);
+  void Welcome(Peer* p, const proto::Hello& h);
+  void Publish(Peer* p, const proto::PublishBatch& b);
+  void Subscribe(Peer* p, const proto::Subscribe& s);
+  void Consume(Peer* p, const proto::Subscribe& s);
+  void AckFrom(Peer* p, const proto::Ack& a);
+  void Close(Peer* p, std::string_view why, bool tell);
+  // Routing and delivery.
+  const Route& RouteFor(std::string_view topic);
+  // Stores one message for every target; false (and *why) if a queue refused.
+  bool Route1(MessageRef m, std::string* why);
+  void FlushDeliveries();
+  void FlushSubscriber(Peer* p);
+  void FlushQueue(Queue* q);
+  bool SendDeliver(Peer* p, const std::vector<proto::Delivery>& batch, size_t bytes);
+  void ForwardToXPub(const StoredMessage& m);
+  // Timers.
+  void CheckPeers(int64_t now);
+  void PublishStats(int64_t now);
+  // Sending to a peer; false if the peer is gone (it is then closed).
+  bool SendTo(Peer* p, proto::Command c, std::string_view body);
+  void Problem(uint64_t* counter, const std::string& message);
+  void RemoveClosed();
+
+  BrokerOptions options_;
+  io::Reporter* reporter_;
+  Context ctx_;
+  std::unique_ptr<Socket> router_, xpub_, sub_in_, pull_in_;
+  std::vector<std::string> endpoints_;
+
+  absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_;  // by ZeroMQ identity
+  absl::flat_hash_map<uint64_t, Peer*> peers_by_id_;
+  std::vector<Peer*> fanout_;
+  std::vector<Peer*> closed_;
+  std::map<std::string, std::unique_ptr<Queue>> queues_;
+  absl::flat_hash_map<std::string, Route> routes_;
+  std::vector<Peer*> dirty_peers_;
+  std::vector<Queue*> dirty_queues_;
+  std::vector<std::pair<std::string, int>> xpub_prefixes_;
+  uint64_t next_peer_id_ = 1;
+
+  // Counters (cumulative) and the per-interval latency sketch.
+  uint64_t messages_in_ = 0, delivered_ = 0, refused_ = 0, malformed_ = 0, oversized_ = 0;
+  uint64_t foreign_in_ = 0, foreign_rejected_ = 0, xpub_forwarded_ = 0, xpub_dropped_ = 0;
+  uint64_t slow_disconnected_ = 0, expired_ = 0, refused_commands_ = 0, problems_shown_ = 0;
+  uint64_t prev_in_ = 0, prev_delivered_ = 0;
+  absl::flat_hash_map<std::string, Queue::Counters> prev_queue_;
+  agg::QuantileSketch latency_ms_;
+  uint64_t sys_seq_ = 0, foreign_pub_seq_ = 0, foreign_push_seq_ = 0;
+  std::shared_ptr<const std::string> sys_name_ = std::make_shared<const std::string>("$SYS");
+  std::shared_ptr<const std::string> pub_name_ = std::make_shared<const std::string>("zmq-pub");
+  std::shared_ptr<const std::string> push_name_ = std::make_shared<const std::string>("zmq-push");
+  int64_t started_ms_ = NowMs();
+  int64_t last_stats_ms_ = started_ms_;
+  expr::JsonParser json_;
+  std::string json_buf_;
+  expr::Arena arena_;
+};
+
+Status Broker::Impl::Open() {
+  router_ = std::make_unique<Socket>(&ctx_, Socket::Type::kRouter);
+  router_->SetRouterMandatory();
+  router_->SetSendHwm(0);  // bounded by the protocol: credit and publisher windows
+  router_->SetRecvHwm(0);
+  uint64_t max_frame = std::max<uint64_t>(options_.max_message_bytes, kMaxDeliverBytes) + 65536;
+  router_->SetMaxMessageSize(static_cast<int64_t>(max_frame));
+  Status s = router_->Bind(options_.listen);
+  if (!s.ok()) return s;
+  endpoints_.push_back("clients " + router_->LastEndpoint());
+  auto open = [&](std::unique_ptr<Socket>* sock, Socket::Type type, const std::string& ep, const char* role) {
+    if (ep.empty()) return Status::Ok();
+    *sock = std::make_unique<Socket>(&ctx_, type);
+    (*sock)->SetMaxMessageSize(static_cast<int64_t>(max_frame));
+    if (type == Socket::Type::kXPub) {
+      (*sock)->SetXPubNoDrop();
+      (*sock)->SetSendHwm(100000);
+    }
+    if (type == Socket::Type::kSub) (*sock)->Subscribe("");
+    Status b = (*sock)->Bind(ep);
+    if (b.ok()) endpoints_.push_back(std::string(role) + " " + (*sock)->LastEndpoint());
+    return b;
+  };
+  if (!(s = open(&xpub_, Socket::Type::kXPub, options_.sub_listen, "plain-sub")).ok()) return s;
+  if (!(s = open(&sub_in_, Socket::Type::kSub, options_.pub_listen, "plain-pub")).ok()) return s;
+  if (!(s = open(&pull_in_, Socket::Type::kPull, options_.push_listen, "plain-push")).ok()) return s;
+  return Status::Ok();
+}
+
+void Broker::Impl::Problem(uint64_t* counter, const std::string& message) {
+  ++*counter;
+  if (problems_shown_ < kMaxShownProblems) {
+    reporter_->Error(message);
+    if (++problems_shown_ == kMaxShownProblems) {
+      reporter_->Error("further problems with clients are only counted (see $SYS.broker.stats)");
+    }
+  }
+}
+
+bool Broker::Impl::SendTo(Peer* p, proto::Command c, std::string_view body) {
+  if (p->state == PeerState::kGone) return false;
+  std::string header = proto::EncodeHeader(c);
+  std::vector<std::string_view> frames = {p->identity, header};
+  if (!body.empty()) frames.push_back(body);
+  Socket::SendResult r = router_->Send(frames);
+  if (r == Socket::SendResult::kSent) {
+    p->last_send_ms = NowMs();
+    return true;
+  }
+  // Unreachable: the connection is gone. Would block: the peer has stopped
+  // reading although the protocol bounds what it is owed.
+  Close(p, r == Socket::SendResult::kUnreachable ? "connection gone" : "not reading (send queue full)", false);
+  return false;
+}
+
+void Broker::Impl::Refuse(Peer* p, std::string_view why) {
+  ++refused_commands_;
+  SendTo(p, proto::Command::kError, proto::EncodeReason(why));
+}
+
+void Broker::Impl::OnClientMessage(const Frames& f) {
+  if (f.size() < 2 || f.size() > 3) {
+    Problem(&malformed_, fmt::format("malformed message from a client: {} frames (expected header and body)",
+                                     f.size() - (f.size() > 0)));
+    return;
+  }
+  std::string identity(f[0]);
+  proto::Command command;
+  Status s = proto::DecodeHeader(f[1], &command);
+  auto it = peers_.find(identity);
+  Peer* p = it == peers_.end() ? nullptr : it->second.get();
+  if (!s.ok()) {
+    Problem(&malformed_, "malformed message from a client: " + s.message());
+    if (p) Refuse(p, s.message());
+    return;
+  }
+  if (!p) {
+    auto np = std::make_unique<Peer>();
+    np->id = next_peer_id_++;
+    np->identity = identity;
+    np->last_send_ms = NowMs();
+    p = np.get();
+    peers_by_id_[p->id] = p;
+    peers_.emplace(identity, std::move(np));
+  }
+  p->last_recv_ms = NowMs();
+  std::string_view body = f.size() == 3 ? f[2] : std::string_view();
+
+  // Decode first: the state table only ever sees well-formed commands.
+  PeerEvent event;
+  proto::Hello hello;
+  proto::PublishBatch batch;
+  proto::Subscribe sub;
+  proto::Ack ack;
+  std::string_view reason;
+  switch (command) {
+    case proto::Command::kHello:
+      s = proto::DecodeHello(body, &hello), event = PeerEvent::kHello;
+      break;
+    case proto::Command::kPublish:
+      s = proto::DecodePublish(body, &batch), event = PeerEvent::kPublish;
+      break;
+    case proto::Command::kSubscribe:
+      s = proto::DecodeSubscribe(body, &sub);
+      event = sub.queue.empty() ? PeerEvent::kSubscribeFanout : PeerEvent::kSubscribeQueue;
+      break;
+    case proto::Command::kAck:
+      s = proto::DecodeAck(body, &ack), event = PeerEvent::kAck;
+      break;
+    case proto::Command::kHeartbeat:
+      event = PeerEvent::kHeartbeat;
+      if (!body.empty()) s = Status::DataError("HEARTBEAT: unexpected body");
+      break;
+    case proto::Command::kBye:
+      s = proto::DecodeReason(body, &reason), event = PeerEvent::kBye;
+      break;
+    default:
+      Problem(&malformed_, std::string("a client sent ") + proto::CommandName(command) + ", a broker-to-client command");
+      Refuse(p, std::string(proto::CommandName(command)) + " is not a client command");
+      return;
+  }
+  if (!s.ok()) {
+    Problem(&malformed_, "malformed message from a client: " + s.message());
+    Refuse(p, s.message());
+    return;
+  }
+  Transition t = NextTransition(p->state, event);
+  PeerState before = p->state;
+  if (t.action != PeerAction::kRefuse) p->state = t.next;
+  switch (t.action) {
+    case PeerAction::kRefuse:
+      Refuse(p, fmt::format("{} is not allowed in state {}", EventName(event), StateName(before)));
+      break;
+    case PeerAction::kWelcome:
+      Welcome(p, hello);
+      break;
+    case PeerAction::kPublish:
+      Publish(p, batch);
+      break;
+    case PeerAction::kSubscribe:
+      Subscribe(p, sub);
+      break;
+    case PeerAction::kConsume:
+      Consume(p, sub);
+      break;
+    case PeerAction::kAck:
+      AckFrom(p, ack);
+      break;
+    case PeerAction::kTouch:
+      break;
+    case PeerAction::kClose:
+      p->state = before;
+      Close(p, reason.empty() ? "said goodbye" : reason, false);
+      break;
+  }
+}
+
+void Broker::Impl::Welcome(Peer* p, const proto::Hello& h) {
+  p->name = std::make_shared<const std::string>(h.publisher);
+  if (options_.verbose) reporter_->Error(fmt::format("client '{}' connected", h.publisher));
+  proto::Welcome w;
+  w.heartbeat_ms = static_cast<uint32_t>(options_.heartbeat_ms);
+  w.max_message_bytes = static_cast<uint32_t>(std::min<uint64_t>(options_.max_message_bytes, UINT32_MAX));
+  w.max_frame_bytes = static_cast<uint32_t>(std::max<uint64_t>(options_.max_message_bytes, kMaxDeliverBytes) + 32768);
+  SendTo(p, proto::Command::kWelcome, proto::EncodeWelcome(w));
+}
+
+void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
+  proto::Confirm c;
+  c.first_seq = b.first_seq;
+  c.count = static_cast<uint32_t>(b.messages.size());
+  std::string first_reason;
+  int64_t now_ns = NowNs();
+  for (size_t i = 0; i < b.messages.size(); ++i) {
+    const proto::Message& m = b.messages[i];
+    std::string why;
+    if (m.payload.size() > options_.max_message_bytes) {
+      ++oversized_;
+      why = fmt::format("message of {} bytes is larger than --max-message-bytes {}", m.payload.size(),
+                        options_.max_message_bytes);
+    } else {
+      auto sm = std::make_shared<StoredMessage>();
+      sm->topic.assign(m.topic);
+      sm->payload.assign(m.payload);
+      sm->publisher = p->name;
+      sm->seq = b.first_seq + i;
+      sm->ts_us = b.ts_us;
+      sm->received_ns = now_ns;
+      if (Route1(std::move(sm), &why)) continue;
+    }
+    c.refused.push_back(static_cast<uint32_t>(i));
+    if (first_reason.empty()) first_reason = why;
+  }
+  c.reason = first_reason;
+  SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
+}
+
+bool Broker::Impl::Route1(MessageRef m, std::string* why) {
+  const Route& r = RouteFor(m->topic);
+  // All or nothing: a message refused by one queue goes nowhere, so the
+  // publisher's negative confirmation means exactly "not delivered".
+  for (Queue* q : r.queues) {
+    if (!q->HasRoom(m->bytes(), why)) {
+      ++refused_;
+      return false;
+    }
+  }
+  ++messages_in_;
+  for (Queue* q : r.queues) {
+    q->Push(m);
+    dirty_queues_.push_back(q);
+  }
+  for (Peer* s : r.subscribers) {
+    s->pending_bytes += m->bytes();
+    s->pending.push_back(m);
+    if (!s->dirty) {
+      s->dirty = true;
+      dirty_peers_.push_back(s);
+    }
+  }
+  ForwardToXPub(*m);
+  return true;
+}
+
+const Route& Broker::Impl::RouteFor(std::string_view topic) {
+  auto it = routes_.find(absl::string_view(topic.data(), topic.size()));
+  if (it != routes_.end()) return it->second;
+  if (routes_.size() >= kRouteCacheMax) routes_.clear();
+  Route r;
+  for (Peer* s : fanout_) {
+    for (const Pattern& pat : s->patterns) {
+      if (pat.Matches(topic)) {
+        r.subscribers.push_back(s);
+        break;
+      }
+    }
+  }
+  for (auto& [name, q] : queues_) {
+    if (q->Matches(topic)) r.queues.push_back(q.get());
+  }
+  return routes_.emplace(std::string(topic), std::move(r)).first->second;
+}
+
+void Broker::Impl::ForwardToXPub(const StoredMessage& m) {
+  if (!xpub_ || xpub_prefixes_.empty()) return;
+  bool wanted = false;
+  for (const auto& [prefix, n] : xpub_prefixes_) {
+    if (std::string_view(m.topic).substr(0, prefix.size()) == prefix) {
+      wanted = true;
+      break;
+    }
+  }
+  if (!wanted) return;
+  if (xpub_->Send({m.topic, m.payload}) == Socket::SendResult::kSent) {
+    ++xpub_forwarded_;
+  } else if (xpub_dropped_++ == 0) {
+    reporter_->Error("a plain ZeroMQ subscriber is not keeping up: messages it missed are counted as "
+                     "xpub_dropped in $SYS.broker.stats (plain SUB is at-most-once; use mq-sub for delivery)");
+  }
+}
+
+void Broker::Impl::Subscribe(Peer* p, const proto::Subscribe& s) {
+  p->patterns.clear();
+  for (std::string_view text : s.patterns) {
+    Pattern pat;
+    (void)Pattern::Parse(text, &pat);  // validated by the decoder
+    p->patterns.push_back(std::move(pat));
+  }
+  p->prefetch = p->credit = s.prefetch;
+  fanout_.push_back(p);
+  routes_.clear();
+  SendTo(p, proto::Command::kSubscribed, proto::EncodeSubscribed({}));
+}
+
+void Broker::Impl::Consume(Peer* p, const proto::Subscribe& s) {
+  std::string name(s.queue);
+  auto it = queues_.find(name);
+  if (it == queues_.end()) {
+    it = queues_.emplace(name, std::make_unique<Queue>(name, Queue::Limits{options_.max_queue_bytes,
+                                                                           options_.max_queue_messages}))
+             .first;
+    if (options_.verbose) reporter_->Error(fmt::format("queue '{}' declared", name));
+  }
+  Queue* q = it->second.get();
+  for (std::string_view text : s.patterns) {
+    Pattern pat;
+    (void)Pattern::Parse(text, &pat);
+    q->Bind(pat);
+  }
+  q->AddConsumer(p->id);
+  p->queue = q;
+  p->prefetch = p->credit = s.prefetch;
+  routes_.clear();
+  proto::Subscribed ok;
+  ok.queue = q->name();
+  ok.depth = q->ready();
+  SendTo(p, proto::Command::kSubscribed, proto::EncodeSubscribed(ok));
+  dirty_queues_.push_back(q);
+}
+
+void Broker::Impl::AckFrom(Peer* p, const proto::Ack& a) {
+  p->credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{p->credit} + a.credit, p->prefetch));
+  if (p->queue) {
+    for (uint64_t tag : a.tags) p->queue->Ack(p->id, tag);  // an unknown tag (already requeued) is harmless
+    dirty_queues_.push_back(p->queue);
+  } else if (!p->dirty) {
+    p->dirty = true;
+    dirty_peers_.push_back(p);
+  }
+}
+
+void Broker::Impl::Close(Peer* p, std::string_view why, bool tell) {
+  if (p->state == PeerState::kGone) return;
+  if (tell) SendTo(p, proto::Command::kBye, proto::EncodeReason(why));
+  if (options_.verbose || why.substr(0, 4) == "fell") {
+    reporter_->Error(fmt::format("client '{}' left: {}", p->name ? *p->name : std::string("?"), why));
+  }
+  p->state = PeerState::kGone;
+  if (p->queue) {
+    p->queue->RemoveConsumer(p->id);
+    dirty_queues_.push_back(p->queue);
+    p->queue = nullptr;
+  }
+  fanout_.erase(std::remove(fanout_.begin(), fanout_.end(), p), fanout_.end());
+  p->pending.clear();
+  routes_.clear();
+  closed_.push_back(p);
+}
+
+void Broker::Impl::RemoveClosed() {
+  for (Peer* p : closed_) {
+    dirty_peers_.erase(std::remove(dirty_peers_.begin(), dirty_peers_.end(), p), dirty_peers_.end());
+    peers_by_id_.erase(p->id);
+    peers_.erase(p->identity);
+  }
+  closed_.clear();
+}
+
+bool Broker::Impl::SendDeliver(Peer* p, const std::vector<proto::Delivery>& batch, size_t bytes) {
+  std::string body;
+  body.reserve(bytes + 4);
+  proto::BeginDeliver(&body);
+  for (const proto::Delivery& d : batch) proto::AppendDelivery(d, &body);
+  proto::FinishDeliver(static_cast<uint32_t>(batch.size()), &body);
+  if (!SendTo(p, proto::Command::kDeliver, body)) return false;
+  delivered_ += batch.size();
+  p->credit -= static_cast<uint32_t>(batch.size());
+  return true;
+}
+
+void Broker::Impl::FlushSubscriber(Peer* p) {
+  p->dirty = false;
+  if (p->state == PeerState::kGone) return;
+  if (p->pending_bytes > options_.max_subscriber_bytes) {
+    ++slow_disconnected_;
+    Close(p,
+          fmt::format("fell behind: {} bytes were waiting for this subscriber (--max-subscriber-bytes {}); fan-out "
+                      "does not hold messages for a slow subscriber -- use a queue (mq-sub --queue) to get every "
+                      "message",
+                      p->pending_bytes, options_.max_subscriber_bytes),
+          true);
+    return;
+  }
+  std::vector<proto::Delivery> batch;
+  int64_t now_ns = NowNs();
+  while (p->credit > 0 && !p->pending.empty()) {
+    batch.clear();
+    size_t bytes = 0;
+    std::vector<MessageRef> hold;
+    while (batch.size() < p->credit && !p->pending.empty()) {
+      const MessageRef& m = p->pending.front();
+      size_t b = proto::DeliveryBytes({.publisher = *m->publisher, .topic = m->topic, .payload = m->payload});
+      if (!batch.empty() && bytes + b > kMaxDeliverBytes) break;
+      bytes += b;
+      batch.push_back({.tag = 0, .redelivered = false, .publisher = *m->publisher, .seq = m->seq,
+                       .ts_us = m->ts_us, .topic = m->topic, .payload = m->payload});
+      latency_ms_.Add(static_cast<double>(now_ns - m->received_ns) / 1e6);
+      p->pending_bytes -= m->bytes();
+      hold.push_back(m);
+      p->pending.pop_front();
+    }
+    if (!SendDeliver(p, batch, bytes)) return;
+  }
+}
+
+void Broker::Impl::FlushQueue(Queue* q) {
+  std::vector<Queue::Taken> taken;
+  std::vector<proto::Delivery> batch;
+  int64_t now_ns = NowNs();
+  bool progress = true;
+  while (progress && q->ready() > 0) {
+    progress = false;
+    std::vector<uint64_t> consumers = q->consumers();  // copy: a failed send removes one
+    for (uint64_t id : consumers) {
+      auto pit = peers_by_id_.find(id);
+      if (pit == peers_by_id_.end()) continue;
+      Peer* p = pit->second;
+      if (p->state == PeerState::kGone || p->credit == 0 || q->ready() == 0) continue;
+      taken.clear();
+      q->Take(p->id, p->credit, kMaxDeliverBytes, &taken);
+      batch.clear();
+      size_t bytes = 0;
+      for (const Queue::Taken& t : taken) {
+        const StoredMessage& m = *t.message;
+        batch.push_back({.tag = t.tag, .redelivered = t.redelivered, .publisher = *m.publisher, .seq = m.seq,
+                         .ts_us = m.ts_us, .topic = m.topic, .payload = m.payload});
+        bytes += proto::DeliveryBytes(batch.back());
+        if (!t.redelivered) latency_ms_.Add(static_cast<double>(now_ns - m.received_ns) / 1e6);
+      }
+      if (!batch.empty() && SendDeliver(p, batch, bytes)) progress = true;
+    }
+  }
+}
+
+void Broker::Impl::FlushDeliveries() {
+  for (size_t i = 0; i < dirty_peers_.size(); ++i) FlushSubscriber(dirty_peers_[i]);
+  dirty_peers_.clear();
+  std::sort(dirty_queues_.begin(), dirty_queues_.end());
+  dirty_queues_.erase(std::unique(dirty_queues_.begin(), dirty_queues_.end()), dirty_queues_.end());
+  std::vector<Queue*> queues;
+  queues.swap(dirty_queues_);
+  for (Queue* q : queues) FlushQueue(q);
+  RemoveClosed();
+}
+
+void Broker::Impl::OnForeignMessage(const Frames& f, const std::shared_ptr<const std::string>& who, uint64_t* seq) {
+  ++foreign_in_;
+  std::string where = "from a plain ZeroMQ " + std::string(who == pub_name_ ? "PUB" : "PUSH") + " client";
+  if (f.size() != 2) {
+    Problem(&foreign_rejected_, fmt::format("rejected a message {}: {} frames (expected [topic, payload])", where,
+                                            f.size()));
+    return;
+  }
+  Status s = ValidateTopic(f[0]);
+  if (!s.ok()) {
+    Problem(&foreign_rejected_, "rejected a message " + where + ": " + s.message());
+    return;
+  }
+  std::string_view payload = f[1];
+  std::string error;
+  if (payload.size() > options_.max_message_bytes) {
+    ++oversized_;
+    Problem(&foreign_rejected_, fmt::format("rejected a message {}: {} bytes, more than --max-message-bytes", where,
+                                            payload.size()));
+    return;
+  }
+  if (payload.find('\n') != std::string_view::npos) {
+    Problem(&foreign_rejected_, "rejected a message " + where + ": the payload spans lines (not one NDJSON line)");
+    return;
+  }
+  json_buf_.assign(payload);
+  json_buf_.append(simdjson::SIMDJSON_PADDING, '\0');
+  expr::Value v;
+  arena_.Reset();
+  if (!json_.Parse(std::string_view(json_buf_.data(), payload.size()), &arena_, &v, &error)) {
+    Problem(&foreign_rejected_, "rejected a message " + where + ": payload is not JSON: " + error);
+    return;
+  }
+  auto sm = std::make_shared<StoredMessage>();
+  sm->topic.assign(f[0]);
+  sm->payload.assign(payload);
+  sm->publisher = who;
+  sm->seq = ++*seq;
+  sm->ts_us = WallUs();
+  sm->received_ns = NowNs();
+  std::string why;
+  if (!Route1(std::move(sm), &why)) {
+    Problem(&foreign_rejected_, "refused a message " + where + ": " + why);
+  }
+}
+
+void Broker::Impl::OnXPubSubscription(const Frames& f) {
+  if (f.size() != 1 || f[0].empty()) return;
+  bool subscribe = f[0][0] == 1;
+  std::string prefix(f[0].substr(1));
+  auto it = std::find_if(xpub_prefixes_.begin(), xpub_prefixes_.end(), [&](auto& e) { return e.first == prefix; });
+  if (subscribe) {
+    if (it == xpub_prefixes_.end()) {
+      xpub_prefixes_.emplace_back(prefix, 1);
+    } else {
+      ++it->second;
+    }
+  } else if (it != xpub_prefixes_.end() && --it->second <= 0) {
+    xpub_prefixes_.erase(it);
+  }
+}
+
+void Broker::Impl::CheckPeers(int64_t now) {
+  std::vector<Peer*> expired;
+  for (auto& [id, p] : peers_) {
+    if (now - p->last_recv_ms > 3 * options_.heartbeat_ms) {
+      expired.push_back(p.get());
+    } else if (now - p->last_send_ms >= options_.heartbeat_ms) {
+      SendTo(p.get(), proto::Command::kHeartbeat, {});
+    }
+  }
+  for (Peer* p : expired) {
+    ++expired_;
+    Close(p, fmt::format("no heartbeat for {} ms", now - p->last_recv_ms), true);
+  }
+  RemoveClosed();
+}
+
+void Broker::Impl::PublishStats(int64_t now) {
+  double secs = std::max(1e-3, static_cast<double>(now - last_stats_ms_) / 1000.0);
+  size_t publishers = 0, subscribers = fanout_.size(), consumers = 0;
+  for (auto& [id, p] : peers_) {
+    publishers += p->state == PeerState::kPublishing;
+    consumers += p->state == PeerState::kConsuming;
+  }
+  auto rate = [&](uint64_t now_count, uint64_t prev) {
+    return std::round(static_cast<double>(now_count - prev) / secs * 10) / 10;
+  };
+  auto ms = [&](double q) {
+    return latency_ms_.count() == 0 ? std::string("null") : fmt::format("{:.3f}", latency_ms_.Quantile(q));
+  };
+  std::string j = fmt::format(
+      "{{\"ts\":\"{}\",\"uptime_s\":{},\"interval_s\":{:.3f},\"publishers\":{},\"subscribers\":{},\"consumers\":{},"
+      "\"messages_in\":{},\"in_per_sec\":{},\"delivered\":{},\"out_per_sec\":{},\"refused\":{},"
+      "\"latency_ms\":{{\"p50\":{},\"p99\":{},\"samples\":{}}},\"malformed\":{},\"oversized\":{},"
+      "\"refused_commands\":{},\"expired_peers\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
+      "\"foreign_rejected\":{},\"xpub_subscriptions\":{},\"xpub_forwarded\":{},\"xpub_dropped\":{},\"queues\":{{",
+      time::FormatRfc3339Us(static_cast<int64_t>(WallUs())), (now - started_ms_) / 1000, secs, publishers,
+      subscribers, consumers, messages_in_, rate(messages_in_, prev_in_), delivered_, rate(delivered_, prev_delivered_),
+      refused_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_,
+      slow_disconnected_, foreign_in_, foreign_rejected_, xpub_prefixes_.size(), xpub_forwarded_, xpub_dropped_);
+  bool first = true;
+  for (auto& [name, q] : queues_) {
+    const Queue::Counters& c = q->counters();
+    Queue::Counters& prev = prev_queue_[name];
+    j += fmt::format(
+        "{}\"{}\":{{\"depth\":{},\"unacked\":{},\"bytes\":{},\"consumers\":{},\"in_per_sec\":{},\"out_per_sec\":{},"
+        "\"in\":{},\"out\":{},\"acked\":{},\"redeliveries\":{},\"refusals\":{}}}",
+        first ? "" : ",", io::JsonEscape(name), q->ready(), q->unacked(), q->bytes(), q->consumers().size(),
+        rate(c.in, prev.in), rate(c.out, prev.out), c.in, c.out, c.acked, c.redelivered, c.refused);
+    prev = c;
+    first = false;
+  }
+  j += "}}";
+  prev_in_ = messages_in_;
+  prev_delivered_ = delivered_;
+  latency_ms_ = agg::QuantileSketch();
+  last_stats_ms_ = now;
+
+  auto sm = std::make_shared<StoredMessage>();
+  sm->topic.assign(kStatsTopic);
+  sm->payload = std::move(j);
+  sm->publisher = sys_name_;
+  sm->seq = ++sys_seq_;
+  sm->ts_us = WallUs();
+  sm->received_ns = NowNs();
+  std::string why;
+  if (!Route1(std::move(sm), &why)) Problem(&refused_, "could not store $SYS.broker.stats: " + why);
+}
+
+Status Broker::Impl::Run() {
+  std::vector<PollEntry> items;
+  items.push_back({router_.get()});
+  if (xpub_) items.push_back({xpub_.get()});
+  if (sub_in_) items.push_back({sub_in_.get()});
+  if (pull_in_) items.push_back({pull_in_.get()});
+  Frames frames;
+  int64_t next_check = NowMs() + options_.heartbeat_ms / 2;
+  int64_t next_stats = options_.stats_interval_ms > 0 ? NowMs() + options_.stats_interval_ms : INT64_MAX;
+  while (!io::InterruptRequested()) {
+    int64_t now = NowMs();
+    int64_t wait = std::max<int64_t>(0, std::min(next_check, next_stats) - now);
+    if (Poll(&items, wait)) {
+      for (PollEntry& e : items) {
+        if (!e.readable) continue;
+        for (size_t n = 0; n < kDrainPerPoll && e.socket->Recv(&frames); ++n) {
+          if (e.socket == router_.get()) {
+            OnClientMessage(frames);
+          } else if (e.socket == xpub_.get()) {
+            OnXPubSubscription(frames);
+          } else if (e.socket == sub_in_.get()) {
+            OnForeignMessage(frames, pub_name_, &foreign_pub_seq_);
+          } else {
+            OnForeignMessage(frames, push_name_, &foreign_push_seq_);
+          }
+        }
+      }
+    }
+    FlushDeliveries();
+    now = NowMs();
+    if (now >= next_check) {
+      CheckPeers(now);
+      next_check = now + std::max<int64_t>(1, options_.heartbeat_ms / 2);
+    }
+    if (now >= next_stats) {
+      PublishStats(now);
+      next_stats = now + options_.stats_interval_ms;
+      FlushDeliveries();
+    }
+  }
+  // Orderly stop: tell every client, say what was still queued.
+  std::vector<Peer*> all;
+  for (auto& [id, p] : peers_) all.push_back(p.get());
+  for (Peer* p : all) Close(p, "broker shutting down", true);
+  RemoveClosed();
+  uint64_t held = 0;
+  size_t nonempty = 0;
+  for (auto& [name, q] : queues_) {
+    held += q->ready() + q->unacked();
+    nonempty += (q->ready() + q->unacked()) > 0;
+  }
+  if (held > 0) {
+    reporter_->Error(fmt::format("shutting down with {} unacknowledged messages in {} queues; queues are kept in "
+                                 "memory only, so these are lost",
+                                 held, nonempty));
+  }
+  return Status::Ok();
+}
+
+Broker::Broker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Broker::~Broker() = default;
+
+Status Broker::Create(const BrokerOptions& options, io::Reporter* reporter, std::unique_ptr<Broker>* out) {
+  auto impl = std::make_unique<Impl>(options, reporter);
+  Status s = impl->Open();
+  if (!s.ok()) return s;
+  out->reset(new Broker(std::move(impl)));
+  return Status::Ok();
+}
+
+std::vector<std::string> Broker::Endpoints() const { return impl_->Endpoints(); }
+Status Broker::Run() { return impl_->Run(); }
+
+}  // namespace govstream::mq

@@ -1,0 +1,62 @@
+// mq-broker's engine: routes published messages to fan-out subscribers and
+// named queues, and bridges plain ZeroMQ clients. docs/protocol.md is the
+// wire grammar; this is the server side of it.
+//
+// One thread runs everything (Run()). Each connected client is a peer with
+// an explicit state (broker_fsm.h); every command is decoded first, then
+// dispatched through the state table, so a malformed or out-of-place command
+// is refused (ERROR) and counted, never acted on. Memory is bounded: queues
+// by their limits (a full queue refuses publishes, negatively confirmed),
+// fan-out subscribers by max_subscriber_bytes (a subscriber that falls that
+// far behind is disconnected with a BYE that says so -- fan-out delivers
+// every message while connected, or tells the subscriber it cannot). Queues
+// live in memory only: they outlive their consumers, not the broker.
+//
+// Failure: Create() returns Connection when an endpoint cannot be bound.
+// Run() returns OK after SIGINT/SIGTERM (io/signals.h), having told every
+// client (BYE) and reported on stderr how many queued messages it held.
+#ifndef GOVSTREAM_MQ_BROKER_H_
+#define GOVSTREAM_MQ_BROKER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "io/report.h"
+
+namespace govstream::mq {
+
+struct BrokerOptions {
+  std::string listen = "tcp://127.0.0.1:7750";       // govstream clients (ROUTER)
+  std::string sub_listen = "tcp://127.0.0.1:7751";   // plain ZeroMQ SUB clients (XPUB); "" disables
+  std::string pub_listen = "tcp://127.0.0.1:7752";   // plain ZeroMQ PUB clients (SUB); "" disables
+  std::string push_listen = "tcp://127.0.0.1:7753";  // plain ZeroMQ PUSH clients (PULL); "" disables
+  int64_t stats_interval_ms = 10000;                 // $SYS.broker.stats period
+  int64_t heartbeat_ms = 1000;                       // peers silent for 3 intervals are gone
+  uint64_t max_queue_bytes = 256ull << 20;
+  uint64_t max_queue_messages = 1000000;
+  uint64_t max_message_bytes = 16u << 20;
+  uint64_t max_subscriber_bytes = 64u << 20;
+  bool verbose = false;                              // log peers joining and leaving
+};
+
+class Broker {
+ public:
+  static Status Create(const BrokerOptions& options, io::Reporter* reporter, std::unique_ptr<Broker>* out);
+  ~Broker();
+  // The endpoints actually bound, in option order (resolves ports given as
+  // '*'), each "ROLE ENDPOINT", e.g. "clients tcp://127.0.0.1:7750".
+  std::vector<std::string> Endpoints() const;
+  Status Run();
+
+ private:
+  class Impl;
+  explicit Broker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace govstream::mq
+
+#endif  // GOVSTREAM_MQ_BROKER_H_

@@ -1,0 +1,281 @@
+#include "mq/publish.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <random>
+
+#include "io/signals.h"
+#include "mq/client.h"
+#include "mq/protocol.h"
+#include "mq/topic.h"
+#include "mq/transport.h"
+
+namespace govstream::mq {
+namespace {
+
+constexpr size_t kWindow = 16;                  // batches awaiting confirmation
+constexpr size_t kMaxBatchBytes = 1u << 20;
+constexpr int64_t kIdleTickMs = 100;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+uint64_t WallUs() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+// Evaluates the record's topic; false (and *error) if there is none.
+bool TopicOf(const PublishOptions& o, stream::RecordReader* records, std::string* topic, std::string* error) {
+  if (!o.topic_from) {
+    *topic = o.topic;
+    return true;
+  }
+  expr::Value v;
+  expr::Expression::Result r = o.topic_from->Eval(records->value(), records->arena(), &v, error);
+  if (r == expr::Expression::Result::kError) return false;
+  if (r == expr::Expression::Result::kEmpty || !v.is_string()) {
+    *error = r == expr::Expression::Result::kEmpty ? "--topic-from produced no value"
+                                                    : std::string("--topic-from gave a ") + v.type_name() +
+                                                          ", not a string";
+    return false;
+  }
+  topic->assign(v.string());
+  Status s = ValidateTopic(*topic);
+  if (!s.ok()) {
+    *error = "--topic-from: " + s.message();
+    return false;
+  }
+  return true;
+}
+
+// One run against a broker.
+class Publisher {
+ public:
+  Publisher(const PublishOptions& o, io::Reporter* r, Client* c, PublishResult* res)
+      : o_(o), reporter_(r), client_(c), res_(res) {
+    proto::BeginPublish(&body_);
+    max_batch_bytes_ = std::min<size_t>(kMaxBatchBytes, c->welcome().max_frame_bytes - 4096);
+  }
+
+  // Adds one line; false when the run must stop (status in failure()).
+  bool Add(std::string_view topic, std::string_view payload, stream::RecordReader* records) {
+    if (payload.size() > client_->welcome().max_message_bytes) {
+      ++res_->refused;
+      records->ReportCurrent(io::Problem::kEvalError,
+                             fmt::format("{} bytes is more than the broker accepts (--max-message-bytes {}): "
+                                         "not published",
+                                         payload.size(), client_->welcome().max_message_bytes));
+      return true;
+    }
+    size_t entry = proto::PublishEntryBytes({topic, payload});
+    if (count_ > 0 && body_.size() + entry > max_batch_bytes_) {
+      if (!SendBatch()) return false;
+    }
+    proto::AppendPublish({topic, payload}, &body_);
+    ++count_;
+    if (count_ >= o_.batch) return SendBatch();
+    return true;
+  }
+
+  // Sends the batch in progress (waiting for window space first).
+  bool SendBatch() {
+    if (count_ == 0) return true;
+    while (inflight_.size() >= kWindow) {
+      if (!Pump(o_.timeout_ms, true)) return false;
+    }
+    proto::FinishPublish(next_seq_, WallUs(), static_cast<uint32_t>(count_), &body_);
+    Status s = client_->Send(proto::Command::kPublish, body_);
+    if (!s.ok()) return Fail(s);
+    inflight_.push_back({next_seq_, count_, NowMs()});
+    res_->sent += count_;
+    next_seq_ += count_;
+    count_ = 0;
+    body_.clear();
+    proto::BeginPublish(&body_);
+    return true;
+  }
+
+  // Handles what the broker sent, waiting up to wait_ms for one command.
+  bool Pump(int64_t wait_ms, bool interruptible) {
+    bool got = false;
+    Client::Event ev;
+    for (;;) {
+      Status s = client_->Wait(wait_ms, &got, &ev, interruptible);
+      if (!s.ok()) return Fail(s);
+      if (!got) break;
+      if (!Handle(ev)) return false;
+      wait_ms = 0;  // then drain what is already there
+    }
+    if (!inflight_.empty() && NowMs() - inflight_.front().sent_ms > o_.timeout_ms) {
+      return Fail(Status(Status::Code::kTimeout, fmt::format("no confirmation from the broker at {} within {} ms",
+                                                             o_.broker, o_.timeout_ms)));
+    }
+    return true;
+  }
+
+  // Waits (bounded by the timeout) until every sent batch is confirmed.
+  bool Drain() {
+    bool interruptible = !io::InterruptRequested();
+    while (!inflight_.empty()) {
+      if (!Pump(std::min<int64_t>(o_.timeout_ms, 100), interruptible && !io::InterruptRequested())) return false;
+    }
+    return true;
+  }
+
+  const Status& failure() const { return failure_; }
+
+ private:
+  struct Inflight {
+    uint64_t first_seq;
+    size_t count;
+    int64_t sent_ms;
+  };
+
+  bool Fail(const Status& s) {
+    if (failure_.ok()) failure_ = s;
+    return false;
+  }
+
+  bool Handle(const Client::Event& ev) {
+    std::string_view reason;
+    switch (ev.command) {
+      case proto::Command::kConfirm: {
+        proto::Confirm c;
+        Status s = proto::DecodeConfirm(ev.body, &c);
+        if (!s.ok()) return Fail(Status(Status::Code::kConnection, "bad confirmation from the broker: " + s.message()));
+        if (inflight_.empty() || inflight_.front().first_seq != c.first_seq || inflight_.front().count != c.count) {
+          return Fail(Status(Status::Code::kConnection, "confirmation for an unknown batch (sequence " +
+                                                            std::to_string(c.first_seq) + ")"));
+        }
+        inflight_.pop_front();
+        res_->confirmed += c.count - c.refused.size();
+        res_->refused += c.refused.size();
+        if (!c.refused.empty() && refusals_shown_ < 3) {
+          ++refusals_shown_;
+          reporter_->Error(fmt::format("the broker refused {} of {} lines (sequence numbers from {}): {}",
+                                       c.refused.size(), c.count, c.first_seq + c.refused.front(), c.reason));
+        }
+        return true;
+      }
+      case proto::Command::kBye:
+        (void)proto::DecodeReason(ev.body, &reason);
+        return Fail(Status(Status::Code::kConnection,
+                           "the broker at " + o_.broker + " ended the session: " + std::string(reason)));
+      case proto::Command::kError:
+        (void)proto::DecodeReason(ev.body, &reason);
+        return Fail(Status(Status::Code::kConnection, "the broker at " + o_.broker + " refused a command: " +
+                                                          std::string(reason)));
+      default:
+        return Fail(Status(Status::Code::kConnection,
+                           std::string("unexpected ") + proto::CommandName(ev.command) + " from the broker"));
+    }
+  }
+
+  const PublishOptions& o_;
+  io::Reporter* reporter_;
+  Client* client_;
+  PublishResult* res_;
+  std::string body_;
+  size_t count_ = 0;
+  size_t max_batch_bytes_;
+  uint64_t next_seq_ = 1;
+  std::deque<Inflight> inflight_;
+  Status failure_;
+  int refusals_shown_ = 0;
+};
+
+stream::RecordReader::Options ReaderOptions(const PublishOptions& o) {
+  stream::RecordReader::Options ro;
+  ro.max_line_bytes = o.input.max_line_bytes;
+  ro.strict = o.input.strict;
+  return ro;
+}
+
+PublishResult RunDirect(const PublishOptions& o, io::Reporter* reporter) {
+  PublishResult res;
+  Context ctx;
+  Socket pub(&ctx, Socket::Type::kPub);
+  pub.SetSendHwm(100000);
+  res.status = pub.Bind(o.listen);
+  if (!res.status.ok()) return res;
+  stream::RecordReader records(o.input.inputs, ReaderOptions(o), reporter);
+  std::string topic, error;
+  while (records.Next()) {
+    ++res.lines;
+    if (!TopicOf(o, &records, &topic, &error)) {
+      --res.lines;
+      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+      continue;
+    }
+    if (pub.Send({topic, records.line()}, false) == Socket::SendResult::kSent) ++res.sent;
+  }
+  pub.SetLinger(1000);  // give connected subscribers a moment to receive the tail
+  res.status = records.status();
+  res.source_errors = records.source_errors();
+  res.confirmed = res.lines;  // no confirmations in this mode: nothing is reported unconfirmed
+  return res;
+}
+
+}  // namespace
+
+std::string DefaultPublisherId() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "host");
+  std::random_device rd;
+  return fmt::format("{}-{}-{:04x}", host, static_cast<long>(getpid()), rd() & 0xffff);
+}
+
+PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
+  if (!o.listen.empty()) return RunDirect(o, reporter);
+  PublishResult res;
+  std::unique_ptr<Client> client;
+  ClientOptions co;
+  co.endpoint = o.broker;
+  co.role = proto::Role::kPublisher;
+  co.name = o.publisher_id;
+  co.connect_timeout_ms = o.connect_timeout_ms;
+  res.status = Client::Connect(co, &client);
+  if (!res.status.ok()) return res;
+
+  Publisher pub(o, reporter, client.get(), &res);
+  stream::RecordReader::Options ro = ReaderOptions(o);
+  // Before the reader blocks for input: publish what we have, read replies.
+  ro.before_block = [&] {
+    if (pub.SendBatch()) pub.Pump(0, true);
+  };
+  ro.idle_tick_ms = kIdleTickMs;
+  ro.on_idle_tick = [&] { return pub.Pump(0, true); };
+  stream::RecordReader records(o.input.inputs, ro, reporter);
+  std::string topic, error;
+  while (pub.failure().ok() && records.Next()) {
+    if (!TopicOf(o, &records, &topic, &error)) {
+      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+      continue;
+    }
+    ++res.lines;
+    if (!pub.Add(topic, records.line(), &records)) break;
+  }
+  if (pub.failure().ok() && pub.SendBatch()) pub.Drain();
+  if (pub.failure().ok()) {
+    client->Bye("done");
+  }
+  res.source_errors = records.source_errors();
+  if (!pub.failure().ok()) {
+    res.status = pub.failure();
+  } else if (!records.status().ok()) {
+    res.status = records.status();
+  } else if (res.refused > 0) {
+    res.status = Status(Status::Code::kUnconfirmed, "some lines were refused");
+  } else if (io::InterruptRequested()) {
+    res.status = Status::Interrupted();
+  }
+  return res;
+}
+
+}  // namespace govstream::mq

@@ -1,0 +1,91 @@
+#include "mq/queue.h"
+
+#include <algorithm>
+
+namespace govstream::mq {
+
+void Queue::Bind(const Pattern& p) {
+  for (const Pattern& b : bindings_) {
+    if (b.text() == p.text()) return;
+  }
+  bindings_.push_back(p);
+}
+
+bool Queue::Matches(std::string_view topic) const {
+  for (const Pattern& b : bindings_) {
+    if (b.Matches(topic)) return true;
+  }
+  return false;
+}
+
+bool Queue::HasRoom(size_t bytes, std::string* why) {
+  uint64_t messages = ready_.size() + unacked_count_;
+  if (limits_.max_messages != 0 && messages + 1 > limits_.max_messages) {
+    *why = "queue '" + name_ + "' is full: " + std::to_string(messages) + " messages (--max-queue-messages " +
+           std::to_string(limits_.max_messages) + ")";
+  } else if (limits_.max_bytes != 0 && bytes_ + bytes > limits_.max_bytes) {
+    *why = "queue '" + name_ + "' is full: " + std::to_string(bytes_) + " bytes (--max-queue-bytes " +
+           std::to_string(limits_.max_bytes) + ")";
+  } else {
+    return true;
+  }
+  ++counters_.refused;
+  return false;
+}
+
+void Queue::Push(MessageRef m) {
+  bytes_ += m->bytes();
+  ++counters_.in;
+  ready_.push_back(Entry{std::move(m), false});
+}
+
+void Queue::AddConsumer(uint64_t consumer) {
+  if (std::find(consumers_.begin(), consumers_.end(), consumer) == consumers_.end()) consumers_.push_back(consumer);
+}
+
+void Queue::RemoveConsumer(uint64_t consumer) {
+  consumers_.erase(std::remove(consumers_.begin(), consumers_.end(), consumer), consumers_.end());
+  auto it = unacked_.find(consumer);
+  if (it == unacked_.end()) return;
+  std::vector<std::pair<uint64_t, Entry>> back(it->second.begin(), it->second.end());
+  unacked_.erase(it);
+  std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto r = back.rbegin(); r != back.rend(); ++r) {
+    r->second.redelivered = true;
+    ready_.push_front(std::move(r->second));
+  }
+  unacked_count_ -= back.size();
+  counters_.redelivered += back.size();
+}
+
+void Queue::Take(uint64_t consumer, size_t max_n, size_t max_bytes, std::vector<Taken>* out) {
+  auto& mine = unacked_[consumer];
+  size_t bytes = 0;
+  while (!ready_.empty() && max_n > 0) {
+    Entry& e = ready_.front();
+    size_t b = e.message->bytes();
+    if (bytes > 0 && bytes + b > max_bytes) break;
+    bytes += b;
+    uint64_t tag = next_tag_++;
+    out->push_back(Taken{tag, e.redelivered, e.message});
+    mine.emplace(tag, std::move(e));
+    ready_.pop_front();
+    ++unacked_count_;
+    ++counters_.out;
+    --max_n;
+  }
+}
+
+bool Queue::Ack(uint64_t consumer, uint64_t tag) {
+  auto it = unacked_.find(consumer);
+  if (it == unacked_.end()) return false;
+  auto e = it->second.find(tag);
+  if (e == it->second.end()) return false;
+  bytes_ -= e->second.message->bytes();
+  it->second.erase(e);
+  --unacked_count_;
+  ++counters_.acked;
+  return true;
+}
+
+}  // namespace govstream::mq

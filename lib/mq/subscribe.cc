@@ -1,0 +1,239 @@
+#include "mq/subscribe.h"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <memory>
+
+#include "agg/sketches.h"
+#include "io/signals.h"
+#include "mq/client.h"
+#include "mq/protocol.h"
+#include "mq/topic.h"
+#include "mq/transport.h"
+#include "time/rfc3339.h"
+
+namespace govstream::mq {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t WallUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Writes messages as NDJSON lines and keeps the counts.
+class LineSink {
+ public:
+  LineSink(const SubscribeOptions& o, io::OutputWriter* out, io::Reporter* r, SubscribeResult* res)
+      : o_(o), out_(out), reporter_(r), res_(res) {}
+
+  // False if the payload was skipped (reported).
+  bool Write(const proto::Delivery& d) {
+    ++res_->received;
+    if (d.redelivered) ++res_->redelivered;
+    if (d.ts_us != 0) latency_ms_.Add(static_cast<double>(WallUs() - static_cast<int64_t>(d.ts_us)) / 1000.0);
+    if (d.payload.empty() || d.payload.find('\n') != std::string_view::npos) {
+      ++res_->bad;
+      reporter_->Error(fmt::format("message {} from '{}' on topic {}: the payload is not one NDJSON line; skipped",
+                                   d.seq, d.publisher, d.topic));
+      return false;
+    }
+    if (o_.envelope) {
+      line_.clear();
+      line_ += "{\"topic\":\"";
+      line_ += io::JsonEscape(d.topic);
+      line_ += "\",\"seq\":";
+      line_ += std::to_string(d.seq);
+      line_ += ",\"publisher\":\"";
+      line_ += io::JsonEscape(d.publisher);
+      line_ += "\",\"ts\":\"";
+      line_ += time::FormatRfc3339Us(static_cast<int64_t>(d.ts_us));
+      line_ += d.redelivered ? "\",\"redelivered\":true,\"payload\":" : "\",\"redelivered\":false,\"payload\":";
+      out_->Write(line_);
+      out_->Write(d.payload);
+      out_->Write("}\n");
+    } else {
+      out_->Write(d.payload);
+      out_->Put('\n');
+    }
+    ++res_->written;
+    if (o_.line_buffered) out_->Flush();
+    return true;
+  }
+
+  std::string Stats(double seconds) const {
+    auto q = [&](double p) {
+      return latency_ms_.count() == 0 ? std::string("null") : fmt::format("{:.3f}", latency_ms_.Quantile(p));
+    };
+    return fmt::format(
+        "{{\"program\":\"mq-sub\",\"messages\":{},\"written\":{},\"redelivered\":{},\"bad_payloads\":{},"
+        "\"bytes_out\":{},\"seconds\":{:.3f},\"messages_per_sec\":{:.0f},\"latency_ms\":{{\"p50\":{},\"p99\":{}}}}}",
+        res_->received, res_->written, res_->redelivered, res_->bad, out_->bytes_written(), seconds,
+        seconds > 0 ? static_cast<double>(res_->received) / seconds : 0.0, q(0.5), q(0.99));
+  }
+
+ private:
+  const SubscribeOptions& o_;
+  io::OutputWriter* out_;
+  io::Reporter* reporter_;
+  SubscribeResult* res_;
+  std::string line_;
+  agg::QuantileSketch latency_ms_;
+};
+
+Status Timeout(int64_t ms) {
+  return Status(Status::Code::kTimeout, fmt::format("no message within {} ms (-W)", ms));
+}
+
+Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sink, SubscribeResult* res) {
+  Context ctx;
+  Socket sub(&ctx, Socket::Type::kSub);
+  std::vector<Pattern> patterns(o.patterns.size());
+  for (size_t i = 0; i < o.patterns.size(); ++i) {
+    (void)Pattern::Parse(o.patterns[i], &patterns[i]);
+    sub.Subscribe(patterns[i].LiteralPrefix());
+  }
+  Status s = sub.Connect(o.direct);
+  if (!s.ok()) return s;
+  std::vector<PollEntry> items = {{&sub}};
+  Frames f;
+  int64_t last = NowMs();
+  uint64_t seq = 0;
+  while (!io::InterruptRequested()) {
+    int64_t wait = 1000;
+    if (o.idle_timeout_ms > 0) wait = std::min(wait, last + o.idle_timeout_ms - NowMs());
+    if (wait <= 0) return Timeout(o.idle_timeout_ms);
+    Poll(&items, wait);
+    bool any = false;
+    while (sub.Recv(&f)) {
+      if (f.size() != 2) continue;
+      bool match = false;
+      for (const Pattern& p : patterns) match = match || p.Matches(f[0]);
+      if (!match) continue;
+      any = true;
+      proto::Delivery d;
+      d.topic = f[0];
+      d.payload = f[1];
+      d.publisher = "direct";
+      d.seq = ++seq;
+      sink->Write(d);
+      if (o.count > 0 && res->received >= o.count) break;
+    }
+    out->Flush();
+    if (out->failed()) return out->status();
+    if (any) last = NowMs();
+    if (o.count > 0 && res->received >= o.count) return Status::Ok();
+  }
+  return Status::Interrupted();
+}
+
+Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sink, SubscribeResult* res) {
+  std::unique_ptr<Client> client;
+  ClientOptions co;
+  co.endpoint = o.broker;
+  co.role = proto::Role::kSubscriber;
+  co.name = o.name;
+  co.connect_timeout_ms = o.connect_timeout_ms;
+  Status s = Client::Connect(co, &client);
+  if (!s.ok()) return s;
+
+  proto::Subscribe sub;
+  for (const std::string& p : o.patterns) sub.patterns.push_back(p);
+  sub.queue = o.queue;
+  sub.prefetch = o.prefetch;
+  s = client->Send(proto::Command::kSubscribe, proto::EncodeSubscribe(sub));
+  if (!s.ok()) return s;
+  // Keep the session alive while the reader of our output is slow.
+  out->set_stall_hook(std::max<int64_t>(1, client->welcome().heartbeat_ms / 2),
+                      [&] { return client->KeepAlive().ok(); });
+
+  bool subscribed = false;
+  int64_t last = NowMs();
+  std::vector<proto::Delivery> batch;
+  proto::Ack ack;
+  std::string_view reason;
+  for (;;) {
+    int64_t wait = 1000;
+    if (o.idle_timeout_ms > 0) {
+      wait = std::min(wait, last + o.idle_timeout_ms - NowMs());
+      if (wait <= 0) {
+        client->Bye("timeout");
+        return Timeout(o.idle_timeout_ms);
+      }
+    }
+    bool got = false;
+    Client::Event ev;
+    s = client->Wait(wait, &got, &ev);
+    if (!s.ok()) {
+      if (s.code() == Status::Code::kInterrupted) client->Bye("interrupted");
+      return s;
+    }
+    if (!got) continue;
+    switch (ev.command) {
+      case proto::Command::kSubscribed:
+        subscribed = true;
+        break;
+      case proto::Command::kDeliver: {
+        s = proto::DecodeDeliver(ev.body, &batch);
+        if (!s.ok()) return Status(Status::Code::kConnection, "bad delivery from the broker: " + s.message());
+        last = NowMs();
+        ack.tags.clear();
+        ack.credit = static_cast<uint32_t>(batch.size());
+        bool done = false;
+        for (const proto::Delivery& d : batch) {
+          if (o.count > 0 && res->received >= o.count) {
+            done = true;
+            break;
+          }
+          sink->Write(d);
+          if (d.tag != 0) ack.tags.push_back(d.tag);
+        }
+        out->Flush();
+        if (out->failed()) {
+          client->Bye("output closed");
+          return out->status();
+        }
+        s = client->Send(proto::Command::kAck, proto::EncodeAck(ack));
+        if (!s.ok()) return s;
+        if (done || (o.count > 0 && res->received >= o.count)) {
+          client->Bye("done");
+          return Status::Ok();
+        }
+        break;
+      }
+      case proto::Command::kBye:
+        (void)proto::DecodeReason(ev.body, &reason);
+        return Status(Status::Code::kConnection,
+                      "the broker at " + o.broker + " ended the session: " + std::string(reason));
+      case proto::Command::kError:
+        (void)proto::DecodeReason(ev.body, &reason);
+        return Status(Status::Code::kConnection, std::string("the broker at ") + o.broker +
+                                                     (subscribed ? " refused a command: " : " refused the subscription: ") +
+                                                     std::string(reason));
+      default:
+        return Status(Status::Code::kConnection,
+                      std::string("unexpected ") + proto::CommandName(ev.command) + " from the broker");
+    }
+  }
+}
+
+}  // namespace
+
+SubscribeResult RunSubscribe(const SubscribeOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+  SubscribeResult res;
+  LineSink sink(o, out, reporter, &res);
+  auto start = std::chrono::steady_clock::now();
+  res.status = o.direct.empty() ? RunBroker(o, out, &sink, &res) : RunDirect(o, out, &sink, &res);
+  out->Flush();
+  if (o.stats) {
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "{}\n", sink.Stats(secs));
+  }
+  return res;
+}
+
+}  // namespace govstream::mq

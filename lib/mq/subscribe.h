@@ -1,0 +1,59 @@
+// The mq-sub pipeline: broker deliveries -> NDJSON lines on stdout ->
+// acknowledgements.
+//
+// Each message is written as its payload on one line, or with `envelope` as
+// {"topic","seq","publisher","ts","redelivered","payload"}. After each
+// delivered batch the output is flushed, and only then are the batch's queue
+// messages acknowledged (and its credit returned), so an acknowledged
+// message has reached the reader of our output. While that reader is slow,
+// heartbeats keep the session alive (io::OutputWriter's stall hook).
+//
+// The run ends: after `count` messages (OK; the unprocessed rest of the
+// prefetch goes back to the queue), when nothing arrives for
+// idle_timeout_ms (Timeout), when the broker is lost or ends the session
+// (Connection), on SIGINT/SIGTERM (Interrupted) or when the output is closed
+// (BrokenPipe). A payload that is not one line is reported and skipped.
+//
+// With `direct` set, it subscribes (ZeroMQ SUB) to an `mq-pub --listen`
+// endpoint instead: no broker, no acknowledgements, at most once.
+#ifndef GOVSTREAM_MQ_SUBSCRIBE_H_
+#define GOVSTREAM_MQ_SUBSCRIBE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "io/output.h"
+#include "io/report.h"
+
+namespace govstream::mq {
+
+struct SubscribeOptions {
+  std::string broker = "tcp://127.0.0.1:7750";
+  std::string direct;                 // mq-pub --listen endpoint (no broker)
+  std::vector<std::string> patterns;  // validated by the caller
+  std::string queue;                  // empty: fan-out
+  std::string name;                   // shown in broker logs
+  uint64_t count = 0;                 // stop after N messages (0: never)
+  int64_t idle_timeout_ms = 0;        // -W (0: wait forever)
+  bool envelope = false;
+  uint32_t prefetch = 1000;
+  int64_t connect_timeout_ms = 5000;
+  bool line_buffered = false;
+  bool stats = false;                 // one JSON summary line on stderr at exit
+};
+
+struct SubscribeResult {
+  Status status;
+  uint64_t received = 0;
+  uint64_t written = 0;
+  uint64_t redelivered = 0;
+  uint64_t bad = 0;  // payloads that were not one line
+};
+
+SubscribeResult RunSubscribe(const SubscribeOptions& options, io::OutputWriter* out, io::Reporter* reporter);
+
+}  // namespace govstream::mq
+
+#endif  // GOVSTREAM_MQ_SUBSCRIBE_H_

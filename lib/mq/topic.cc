@@ -1,0 +1,106 @@
+#include "mq/topic.h"
+
+namespace govstream::mq {
+namespace {
+
+constexpr std::string_view kSys = "$SYS";
+
+// Splits on '.'; false if a word is empty.
+bool SplitWords(std::string_view text, std::vector<std::string_view>* words) {
+  words->clear();
+  size_t start = 0;
+  for (;;) {
+    size_t dot = text.find('.', start);
+    std::string_view w = text.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (w.empty()) return false;
+    words->push_back(w);
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+Status CheckShape(std::string_view what, std::string_view text, bool wildcards, std::vector<std::string_view>* words) {
+  std::string quoted;
+  quoted.append(what).append(" '").append(text).append("': ");
+  if (text.empty()) return Status::InvalidArgument(quoted + "empty");
+  if (text.size() > kMaxTopicBytes) {
+    return Status::InvalidArgument(quoted + "longer than " + std::to_string(kMaxTopicBytes) + " bytes");
+  }
+  for (unsigned char c : text) {
+    if (c <= ' ' || c == 0x7f) return Status::InvalidArgument(quoted + "contains whitespace or a control character");
+  }
+  if (!SplitWords(text, words)) return Status::InvalidArgument(quoted + "empty word (leading, trailing or double '.')");
+  for (std::string_view w : *words) {
+    bool wild = w == "*" || w == "#";
+    if (wild && wildcards) continue;
+    if (w.find_first_of("*#") != std::string_view::npos) {
+      return Status::InvalidArgument(quoted + (wildcards ? "'*' and '#' must be whole words"
+                                                         : "a topic cannot contain '*' or '#' (those are for patterns)"));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateTopic(std::string_view topic) {
+  std::vector<std::string_view> words;
+  return CheckShape("topic", topic, false, &words);
+}
+
+Status Pattern::Parse(std::string_view text, Pattern* out) {
+  std::vector<std::string_view> words;
+  Status s = CheckShape("pattern", text, true, &words);
+  if (!s.ok()) return s;
+  out->text_ = std::string(text);
+  out->words_.assign(words.begin(), words.end());
+  return Status::Ok();
+}
+
+bool Pattern::Matches(std::string_view topic) const {
+  // $SYS topics: only for patterns that name $SYS first.
+  bool sys_topic = topic.substr(0, kSys.size()) == kSys && (topic.size() == kSys.size() || topic[kSys.size()] == '.');
+  if (sys_topic != (words_.front() == kSys)) return false;
+
+  // Wildcard matching over words: '*' is one word (like '?' in a glob), '#'
+  // any run of words (like '*'), with backtracking to the last '#'.
+  size_t p = 0, star_p = std::string_view::npos, star_t = 0;
+  size_t t = 0;  // byte offset of the current topic word
+  auto word_at = [&](size_t at) {
+    size_t dot = topic.find('.', at);
+    return topic.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at);
+  };
+  auto next = [&](size_t at) {
+    size_t dot = topic.find('.', at);
+    return dot == std::string_view::npos ? topic.size() + 1 : dot + 1;
+  };
+  while (t <= topic.size()) {
+    std::string_view w = word_at(t);
+    if (p < words_.size() && words_[p] == "#") {
+      star_p = p++;
+      star_t = t;
+    } else if (p < words_.size() && (words_[p] == "*" || words_[p] == w)) {
+      ++p;
+      t = next(t);
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      star_t = next(star_t);
+      t = star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < words_.size() && words_[p] == "#") ++p;
+  return p == words_.size();
+}
+
+std::string Pattern::LiteralPrefix() const {
+  std::string prefix;
+  for (const std::string& w : words_) {
+    if (w == "*" || w == "#") return prefix;
+    prefix.append(w).push_back('.');
+  }
+  return text_;  // no wildcard: the whole topic
+}
+
+}  // namespace govstream::mq

@@ -1,0 +1,105 @@
+// A thin, exception-free layer over ZeroMQ (cppzmq) for lib/mq: sockets,
+// whole multipart messages, polling. zmq::error_t never leaves this file's
+// implementation; failures come back as Status (Connection for endpoints
+// and peers, IoError otherwise).
+//
+// A Socket is owned by one thread and is not thread-safe (ZeroMQ's rule).
+// The Context must outlive its sockets.
+#ifndef GOVSTREAM_MQ_TRANSPORT_H_
+#define GOVSTREAM_MQ_TRANSPORT_H_
+
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace govstream::mq {
+
+class Context {
+ public:
+  Context();
+  zmq::context_t& get() { return ctx_; }
+
+ private:
+  zmq::context_t ctx_;
+};
+
+// One received multipart message.
+class Frames {
+ public:
+  size_t size() const { return parts_.size(); }
+  std::string_view operator[](size_t i) const {
+    return {static_cast<const char*>(parts_[i].data()), parts_[i].size()};
+  }
+  void clear() { parts_.clear(); }
+
+ private:
+  friend class Socket;
+  std::vector<zmq::message_t> parts_;
+};
+
+class Socket {
+ public:
+  enum class Type { kRouter, kDealer, kXPub, kSub, kPull, kPub, kPush };
+  enum class SendResult { kSent, kWouldBlock, kUnreachable, kFailed };
+
+  Socket(Context* ctx, Type type);
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  // Options; call before Bind/Connect. Errors are only possible for bad
+  // values, which are programming errors here, so they are ignored.
+  void SetLinger(int ms);
+  void SetSendHwm(int n);
+  void SetRecvHwm(int n);
+  void SetMaxMessageSize(int64_t bytes);
+  void SetRouterMandatory();
+  void SetXPubNoDrop();
+  void Subscribe(std::string_view prefix);  // SUB only
+  void SetHeartbeat(int interval_ms, int timeout_ms);
+
+  Status Bind(const std::string& endpoint);
+  Status Connect(const std::string& endpoint);
+  // The endpoint actually bound (resolves "tcp://127.0.0.1:*").
+  std::string LastEndpoint();
+
+  // Sends the frames as one multipart message. With `dont_wait`, a full
+  // queue gives kWouldBlock (nothing sent); a ROUTER_MANDATORY socket gives
+  // kUnreachable for an unknown peer (frame 0). Blocking sends return
+  // kFailed on EINTR.
+  SendResult Send(const std::vector<std::string_view>& frames, bool dont_wait = true);
+  // Receives one whole multipart message without waiting. False: none ready
+  // (or interrupted).
+  bool Recv(Frames* out);
+
+  void* handle() { return static_cast<void*>(socket_); }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+// Waits up to timeout_ms (-1: forever) until one of the sockets is readable
+// or a plain fd is readable; readable[i] tells which. Returns false when
+// interrupted by a signal (EINTR).
+struct PollEntry {
+  Socket* socket = nullptr;  // or
+  int fd = -1;
+  bool readable = false;
+};
+bool Poll(std::vector<PollEntry>* entries, int64_t timeout_ms);
+
+// Checks a user-given endpoint: tcp://HOST:PORT, ipc://PATH or inproc://NAME.
+Status ValidateEndpoint(std::string_view endpoint);
+// True for tcp:// endpoints on a loopback address (127.x, ::1, localhost),
+// and for ipc:// and inproc://.
+bool IsLocalEndpoint(std::string_view endpoint);
+
+}  // namespace govstream::mq
+
+#endif  // GOVSTREAM_MQ_TRANSPORT_H_

@@ -1,0 +1,76 @@
+// mq-broker: the message broker. Options come from cli::MqBrokerSpec(); the
+// work is mq::Broker.
+#include <fmt/core.h>
+
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/programs.h"
+#include "io/report.h"
+#include "io/signals.h"
+#include "mq/broker.h"
+#include "mq/transport.h"
+
+namespace gs = govstream;
+
+namespace {
+
+int Usage(const std::string& message) {
+  fmt::print(stderr, "mq-broker: {}\nTry 'mq-broker --help' for more information.\n", message);
+  return gs::cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gs::cli::ParseResult parsed = gs::cli::Parse(gs::cli::MqBrokerSpec(), argc, argv);
+  if (parsed.exit_now) return parsed.exit_code;
+  const gs::cli::Args& args = parsed.args;
+
+  gs::mq::BrokerOptions o;
+  struct {
+    const char* option;
+    std::string* value;
+  } endpoints[] = {{"listen", &o.listen}, {"sub-listen", &o.sub_listen}, {"pub-listen", &o.pub_listen},
+                   {"push-listen", &o.push_listen}};
+  for (auto& e : endpoints) {
+    if (auto v = args.str(e.option)) *e.value = *v;
+    if (*e.value == "none" && e.value != &o.listen) {
+      e.value->clear();
+      continue;
+    }
+    gs::Status s = gs::mq::ValidateEndpoint(*e.value);
+    if (!s.ok()) return Usage(fmt::format("--{}: {}", e.option, s.message()));
+  }
+  o.stats_interval_ms = args.duration_ms("stats-interval", o.stats_interval_ms);
+  o.heartbeat_ms = args.duration_ms("heartbeat", o.heartbeat_ms);
+  o.max_queue_bytes = args.count("max-queue-bytes", o.max_queue_bytes);
+  o.max_queue_messages = args.count("max-queue-messages", o.max_queue_messages);
+  o.max_message_bytes = args.count("max-message-bytes", o.max_message_bytes);
+  o.max_subscriber_bytes = args.count("max-subscriber-bytes", o.max_subscriber_bytes);
+  o.verbose = args.flag("verbose");
+  if (o.heartbeat_ms <= 0) return Usage("--heartbeat must be greater than 0");
+  if (o.stats_interval_ms <= 0) return Usage("--stats-interval must be greater than 0");
+  if (o.max_message_bytes == 0 || o.max_message_bytes > (1ull << 30)) {
+    return Usage("--max-message-bytes must be between 1 and 1G");
+  }
+
+  gs::io::InstallSignalHandlers();
+  gs::io::Reporter reporter("mq-broker");
+  std::unique_ptr<gs::mq::Broker> broker;
+  gs::Status s = gs::mq::Broker::Create(o, &reporter, &broker);
+  if (!s.ok()) {
+    reporter.Error(s.message());
+    return gs::cli::kExitConnection;
+  }
+  std::string listening;
+  for (const std::string& e : broker->Endpoints()) listening += (listening.empty() ? "" : ", ") + e;
+  reporter.Error("listening: " + listening);
+  s = broker->Run();
+  if (!s.ok()) {
+    reporter.Error(s.message());
+    return gs::cli::kExitConnection;
+  }
+  return gs::cli::kExitOk;
+}

@@ -1,0 +1,95 @@
+// mq-pub: publish NDJSON lines through mq-broker, confirmed. Options come
+// from cli::MqPubSpec(); the work is mq::RunPublish().
+#include <fmt/core.h>
+
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/programs.h"
+#include "expr/expr.h"
+#include "io/report.h"
+#include "io/signals.h"
+#include "mq/publish.h"
+#include "mq/topic.h"
+#include "mq/transport.h"
+#include "stream/exit.h"
+
+namespace gs = govstream;
+
+namespace {
+
+int Usage(const std::string& message) {
+  fmt::print(stderr, "mq-pub: {}\nTry 'mq-pub --help' for more information.\n", message);
+  return gs::cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gs::cli::ParseResult parsed = gs::cli::Parse(gs::cli::MqPubSpec(), argc, argv);
+  if (parsed.exit_now) return parsed.exit_code;
+  const gs::cli::Args& args = parsed.args;
+
+  gs::mq::PublishOptions o;
+  o.input = gs::stream::InputConfigFromArgs(args);
+  std::unique_ptr<gs::expr::Expression> topic_from;
+  if (args.has("topic") == args.has("topic-from")) return Usage("give exactly one of --topic and --topic-from");
+  if (auto t = args.str("topic")) {
+    gs::Status s = gs::mq::ValidateTopic(*t);
+    if (!s.ok()) return Usage("--topic: " + s.message());
+    o.topic = *t;
+  } else {
+    gs::Status s = gs::expr::Expression::Compile(*args.str("topic-from"), &topic_from);
+    if (!s.ok()) return Usage("--topic-from: " + s.message());
+    o.topic_from = topic_from.get();
+  }
+  o.broker = args.str("broker").value_or(o.broker);
+  o.listen = args.str("listen").value_or("");
+  for (const std::string* e : {&o.broker, &o.listen}) {
+    if (e->empty()) continue;
+    gs::Status s = gs::mq::ValidateEndpoint(*e);
+    if (!s.ok()) return Usage(s.message());
+  }
+  o.publisher_id = args.str("id").value_or(gs::mq::DefaultPublisherId());
+  if (o.publisher_id.empty() || o.publisher_id.size() > 255) return Usage("--id must be 1 to 255 bytes");
+  o.batch = args.count("batch", o.batch);
+  if (o.batch == 0 || o.batch > 100000) return Usage("--batch must be between 1 and 100000");
+  o.timeout_ms = args.duration_ms("timeout", o.timeout_ms);
+  o.connect_timeout_ms = args.duration_ms("connect-timeout", o.connect_timeout_ms);
+
+  gs::io::InstallSignalHandlers();
+  gs::io::Reporter reporter("mq-pub");
+  gs::io::Stats stats;
+  gs::mq::PublishResult r = gs::mq::RunPublish(o, &reporter);
+  reporter.Finish();
+
+  bool delivery_failed = !r.status.ok() && (r.status.code() == gs::Status::Code::kConnection ||
+                                            r.status.code() == gs::Status::Code::kTimeout ||
+                                            r.status.code() == gs::Status::Code::kUnconfirmed);
+  if (delivery_failed) {
+    if (r.status.code() != gs::Status::Code::kUnconfirmed) reporter.Error(r.status.message());
+    reporter.Error(fmt::format("{} of {} lines confirmed, {} refused, {} not confirmed", r.confirmed, r.lines,
+                               r.refused, r.unconfirmed()));
+  } else if (r.unconfirmed() > 0 && o.listen.empty()) {
+    reporter.Error(fmt::format("{} of {} lines confirmed, {} not confirmed (interrupted)", r.confirmed, r.lines,
+                               r.unconfirmed()));
+  }
+  if (o.input.stats) {
+    stats.records_in = r.lines;
+    stats.records_out = r.confirmed;
+    fmt::print(stderr, "{}\n",
+               stats.ToJson(reporter, fmt::format(",\"sent\":{},\"confirmed\":{},\"refused\":{},\"unconfirmed\":{}",
+                                                  r.sent, r.confirmed, r.refused, r.unconfirmed())));
+  }
+  switch (r.status.code()) {
+    case gs::Status::Code::kConnection:
+      return gs::cli::kExitConnection;
+    case gs::Status::Code::kTimeout:
+      return gs::cli::kExitTimeout;
+    case gs::Status::Code::kUnconfirmed:
+      return gs::cli::kExitUnconfirmed;
+    default:
+      return gs::stream::ExitCodeFor(r.status, r.source_errors, &reporter);
+  }
+}
