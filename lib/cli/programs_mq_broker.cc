@@ -24,9 +24,11 @@ const ProgramSpec& MqBrokerSpec() {
         "\n"
         "Nothing is dropped silently. A publish that a full queue cannot take is refused, and "
         "mq-pub reports it and exits non-zero; a message goes to all its destinations or, if any "
-        "queue refuses it, to none. A fan-out subscriber that falls more than "
-        "--max-subscriber-bytes behind is disconnected with a message saying so (mq-sub exits "
-        "with status 5); use a queue when every message must arrive. Queues live in memory: they "
+        "queue refuses it, to none. Fan-out is flow-controlled end to end: while a subscriber has "
+        "more than --subscriber-buffer waiting, the broker holds further publishes (unconfirmed) "
+        "until it catches up, so publishers slow to the pace of the slowest subscriber. A "
+        "subscriber that holds publishers back and acknowledges nothing for --stall-timeout is "
+        "disconnected with a message saying so (mq-sub exits with status 5). Queues live in memory: they "
         "survive their consumers, not a broker restart, and at shutdown the broker says how many "
         "messages it still held.\n"
         "\n"
@@ -74,9 +76,12 @@ const ProgramSpec& MqBrokerSpec() {
          .default_text = "1000000"},
         {.long_name = "max-message-bytes", .kind = ValueKind::kSize, .value_name = "SIZE",
          .help = "Largest payload accepted; larger ones are refused", .default_text = "16M"},
-        {.long_name = "max-subscriber-bytes", .kind = ValueKind::kSize, .value_name = "SIZE",
-         .help = "Most bytes held for one fan-out subscriber; beyond, it is disconnected with a reason",
-         .default_text = "64M"},
+        {.long_name = "subscriber-buffer", .kind = ValueKind::kSize, .value_name = "SIZE",
+         .help = "Bytes held for one fan-out subscriber before publishers are held back",
+         .default_text = "16M"},
+        {.long_name = "stall-timeout", .kind = ValueKind::kDuration, .value_name = "DUR",
+         .help = "Disconnect a fan-out subscriber that holds publishers back and acknowledges nothing for DUR",
+         .default_text = "10s"},
         {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
          .help = "Log clients connecting and leaving, and queues being declared"},
     };

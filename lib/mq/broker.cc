@@ -58,7 +58,14 @@ struct Peer {
   uint32_t credit = 0;
   std::deque<MessageRef> pending;  // fan-out: matched, not yet sent
   size_t pending_bytes = 0;
+  int64_t last_ack_ms = 0;
   bool dirty = false;
+};
+
+// A PUBLISH held back while a fan-out subscriber catches up.
+struct Parked {
+  std::string identity;
+  std::string body;
 };
 
 struct Route {
@@ -85,6 +92,9 @@ class Broker::Impl {
   void Refuse(Peer* p, std::string_view why);
   void Welcome(Peer* p, const proto::Hello& h);
   void Publish(Peer* p, const proto::PublishBatch& b);
+  // True while some fan-out subscriber has more than the buffer waiting.
+  bool Congested();
+  void ReleaseParked();
   void Subscribe(Peer* p, const proto::Subscribe& s);
   void Consume(Peer* p, const proto::Subscribe& s);
   void AckFrom(Peer* p, const proto::Ack& a);
@@ -121,6 +131,8 @@ class Broker::Impl {
   std::vector<Peer*> dirty_peers_;
   std::vector<Queue*> dirty_queues_;
   std::vector<std::pair<std::string, int>> xpub_prefixes_;
+  std::deque<Parked> parked_;
+  uint64_t held_batches_ = 0;
   uint64_t next_peer_id_ = 1;
 
   // Counters (cumulative) and the per-interval latency sketch.
@@ -241,6 +253,12 @@ void Broker::Impl::OnClientMessage(const Frames& f) {
       s = proto::DecodeHello(body, &hello), event = PeerEvent::kHello;
       break;
     case proto::Command::kPublish:
+      if (p->state == PeerState::kPublishing && (!parked_.empty() || Congested())) {
+        // Flow control: keep it (unconfirmed) until the subscribers catch up.
+        ++held_batches_;
+        parked_.push_back({identity, std::string(body)});
+        return;
+      }
       s = proto::DecodePublish(body, &batch), event = PeerEvent::kPublish;
       break;
     case proto::Command::kSubscribe:
@@ -295,6 +313,31 @@ void Broker::Impl::OnClientMessage(const Frames& f) {
       p->state = before;
       Close(p, reason.empty() ? "said goodbye" : reason, false);
       break;
+  }
+}
+
+bool Broker::Impl::Congested() {
+  for (Peer* s : fanout_) {
+    if (s->pending_bytes > options_.subscriber_buffer_bytes) return true;
+  }
+  return false;
+}
+
+void Broker::Impl::ReleaseParked() {
+  while (!parked_.empty() && !Congested()) {
+    Parked b = std::move(parked_.front());
+    parked_.pop_front();
+    auto it = peers_.find(b.identity);
+    if (it == peers_.end() || it->second->state != PeerState::kPublishing) continue;  // publisher gone
+    proto::PublishBatch batch;
+    Status s = proto::DecodePublish(b.body, &batch);
+    if (!s.ok()) {
+      Problem(&malformed_, "malformed message from a client: " + s.message());
+      Refuse(it->second.get(), s.message());
+      continue;
+    }
+    Publish(it->second.get(), batch);
+    FlushDeliveries();
   }
 }
 
@@ -410,6 +453,7 @@ void Broker::Impl::Subscribe(Peer* p, const proto::Subscribe& s) {
     p->patterns.push_back(std::move(pat));
   }
   p->prefetch = p->credit = s.prefetch;
+  p->last_ack_ms = NowMs();
   fanout_.push_back(p);
   routes_.clear();
   SendTo(p, proto::Command::kSubscribed, proto::EncodeSubscribed({}));
@@ -442,6 +486,7 @@ void Broker::Impl::Consume(Peer* p, const proto::Subscribe& s) {
 }
 
 void Broker::Impl::AckFrom(Peer* p, const proto::Ack& a) {
+  p->last_ack_ms = NowMs();
   p->credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{p->credit} + a.credit, p->prefetch));
   if (p->queue) {
     for (uint64_t tag : a.tags) p->queue->Ack(p->id, tag);  // an unknown tag (already requeued) is harmless
@@ -455,7 +500,7 @@ void Broker::Impl::AckFrom(Peer* p, const proto::Ack& a) {
 void Broker::Impl::Close(Peer* p, std::string_view why, bool tell) {
   if (p->state == PeerState::kGone) return;
   if (tell) SendTo(p, proto::Command::kBye, proto::EncodeReason(why));
-  if (options_.verbose || why.substr(0, 4) == "fell") {
+  if (options_.verbose || why.substr(0, 4) == "fell" || why.substr(0, 2) == "no") {
     reporter_->Error(fmt::format("client '{}' left: {}", p->name ? *p->name : std::string("?"), why));
   }
   p->state = PeerState::kGone;
@@ -494,16 +539,6 @@ bool Broker::Impl::SendDeliver(Peer* p, const std::vector<proto::Delivery>& batc
 void Broker::Impl::FlushSubscriber(Peer* p) {
   p->dirty = false;
   if (p->state == PeerState::kGone) return;
-  if (p->pending_bytes > options_.max_subscriber_bytes) {
-    ++slow_disconnected_;
-    Close(p,
-          fmt::format("fell behind: {} bytes were waiting for this subscriber (--max-subscriber-bytes {}); fan-out "
-                      "does not hold messages for a slow subscriber -- use a queue (mq-sub --queue) to get every "
-                      "message",
-                      p->pending_bytes, options_.max_subscriber_bytes),
-          true);
-    return;
-  }
   std::vector<proto::Delivery> batch;
   int64_t now_ns = NowNs();
   while (p->credit > 0 && !p->pending.empty()) {
@@ -641,6 +676,20 @@ void Broker::Impl::CheckPeers(int64_t now) {
     ++expired_;
     Close(p, fmt::format("no heartbeat for {} ms", now - p->last_recv_ms), true);
   }
+  std::vector<Peer*> stalled;
+  for (Peer* s : fanout_) {
+    if (s->pending_bytes > options_.subscriber_buffer_bytes && now - s->last_ack_ms > options_.stall_timeout_ms) {
+      stalled.push_back(s);
+    }
+  }
+  for (Peer* s : stalled) {
+    ++slow_disconnected_;
+    Close(s,
+          fmt::format("fell behind: acknowledged nothing for {} ms while {} bytes waited for it and publishers "
+                      "were held back (--stall-timeout); use a queue (mq-sub --queue) to read at your own pace",
+                      now - s->last_ack_ms, s->pending_bytes),
+          true);
+  }
   RemoveClosed();
 }
 
@@ -659,12 +708,13 @@ void Broker::Impl::PublishStats(int64_t now) {
   };
   std::string j = fmt::format(
       "{{\"ts\":\"{}\",\"uptime_s\":{},\"interval_s\":{:.3f},\"publishers\":{},\"subscribers\":{},\"consumers\":{},"
+      "\"held_batches\":{},"
       "\"messages_in\":{},\"in_per_sec\":{},\"delivered\":{},\"out_per_sec\":{},\"refused\":{},"
       "\"latency_ms\":{{\"p50\":{},\"p99\":{},\"samples\":{}}},\"malformed\":{},\"oversized\":{},"
       "\"refused_commands\":{},\"expired_peers\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
       "\"foreign_rejected\":{},\"xpub_subscriptions\":{},\"xpub_forwarded\":{},\"xpub_dropped\":{},\"queues\":{{",
       time::FormatRfc3339Us(static_cast<int64_t>(WallUs())), (now - started_ms_) / 1000, secs, publishers,
-      subscribers, consumers, messages_in_, rate(messages_in_, prev_in_), delivered_, rate(delivered_, prev_delivered_),
+      subscribers, consumers, held_batches_, messages_in_, rate(messages_in_, prev_in_), delivered_, rate(delivered_, prev_delivered_),
       refused_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_,
       slow_disconnected_, foreign_in_, foreign_rejected_, xpub_prefixes_.size(), xpub_forwarded_, xpub_dropped_);
   bool first = true;
@@ -725,9 +775,11 @@ Status Broker::Impl::Run() {
       }
     }
     FlushDeliveries();
+    ReleaseParked();
     now = NowMs();
     if (now >= next_check) {
       CheckPeers(now);
+      ReleaseParked();
       next_check = now + std::max<int64_t>(1, options_.heartbeat_ms / 2);
     }
     if (now >= next_stats) {

@@ -5,12 +5,17 @@
 // One thread runs everything (Run()). Each connected client is a peer with
 // an explicit state (broker_fsm.h); every command is decoded first, then
 // dispatched through the state table, so a malformed or out-of-place command
-// is refused (ERROR) and counted, never acted on. Memory is bounded: queues
-// by their limits (a full queue refuses publishes, negatively confirmed),
-// fan-out subscribers by max_subscriber_bytes (a subscriber that falls that
-// far behind is disconnected with a BYE that says so -- fan-out delivers
-// every message while connected, or tells the subscriber it cannot). Queues
-// live in memory only: they outlive their consumers, not the broker.
+// is refused (ERROR) and counted, never acted on.
+//
+// Memory is bounded. Queues by their limits: a full queue refuses
+// publishes (negatively confirmed). Fan-out subscribers by flow control:
+// while one has more than subscriber_buffer_bytes waiting, further PUBLISH
+// batches are held, unconfirmed, until it catches up, so publishers slow to
+// the pace of the slowest subscriber and nothing is dropped. A subscriber
+// that holds publishers back and acknowledges nothing for stall_timeout_ms
+// is disconnected with a BYE saying so: one stuck reader cannot stop the
+// others for ever. Queues live in memory only: they outlive their
+// consumers, not the broker.
 //
 // Failure: Create() returns Connection when an endpoint cannot be bound.
 // Run() returns OK after SIGINT/SIGTERM (io/signals.h), having told every
@@ -38,7 +43,8 @@ struct BrokerOptions {
   uint64_t max_queue_bytes = 256ull << 20;
   uint64_t max_queue_messages = 1000000;
   uint64_t max_message_bytes = 16u << 20;
-  uint64_t max_subscriber_bytes = 64u << 20;
+  uint64_t subscriber_buffer_bytes = 16u << 20;
+  int64_t stall_timeout_ms = 10000;
   bool verbose = false;                              // log peers joining and leaving
 };
 

@@ -48,7 +48,9 @@ int main(int argc, char** argv) {
   o.max_queue_bytes = args.count("max-queue-bytes", o.max_queue_bytes);
   o.max_queue_messages = args.count("max-queue-messages", o.max_queue_messages);
   o.max_message_bytes = args.count("max-message-bytes", o.max_message_bytes);
-  o.max_subscriber_bytes = args.count("max-subscriber-bytes", o.max_subscriber_bytes);
+  o.subscriber_buffer_bytes = args.count("subscriber-buffer", o.subscriber_buffer_bytes);
+  o.stall_timeout_ms = args.duration_ms("stall-timeout", o.stall_timeout_ms);
+  if (o.stall_timeout_ms <= 0) return Usage("--stall-timeout must be greater than 0");
   o.verbose = args.flag("verbose");
   if (o.heartbeat_ms <= 0) return Usage("--heartbeat must be greater than 0");
   if (o.stats_interval_ms <= 0) return Usage("--stats-interval must be greater than 0");
