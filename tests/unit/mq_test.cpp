@@ -238,7 +238,7 @@ namespace {
 
 gm::MessageRef Msg(const std::string& payload) {
   auto m = std::make_shared<gm::StoredMessage>();
-  m->topic = "t";
+  m->topic.push_back('t');
   m->payload = payload;
   m->publisher = std::make_shared<const std::string>("p");
   return m;
