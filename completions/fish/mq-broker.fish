@@ -1,0 +1,19 @@
+# fish completion for mq-broker
+# Generated from the govstream option table (lib/cli); do not edit.
+# Regenerate with: mq-broker --generate fish
+
+complete -c 'mq-broker' -f
+complete -c 'mq-broker' -s 'l' -l 'listen' -r -f -d 'Where mq-pub and mq-sub connect'
+complete -c 'mq-broker' -l 'sub-listen' -r -f -d 'XPUB endpoint for plain ZeroMQ SUB clients (\'none\' to disable)'
+complete -c 'mq-broker' -l 'pub-listen' -r -f -d 'Endpoint for plain ZeroMQ PUB clients sending [topic, payload] (\'none\' to disable)'
+complete -c 'mq-broker' -l 'push-listen' -r -f -d 'Endpoint for plain ZeroMQ PUSH clients sending [topic, payload] (\'none\' to disable)'
+complete -c 'mq-broker' -l 'stats-interval' -r -f -d 'Publish the broker\'s metrics as NDJSON on $SYS.broker.stats every DUR'
+complete -c 'mq-broker' -l 'heartbeat' -r -f -d 'Heartbeat interval told to clients; a client silent for 3 intervals is gone'
+complete -c 'mq-broker' -l 'max-queue-bytes' -r -f -d 'Largest total payload a queue holds (ready and unacknowledged); then publishes are refused'
+complete -c 'mq-broker' -l 'max-queue-messages' -r -f -d 'Most messages a queue holds (ready and unacknowledged); then publishes are refused'
+complete -c 'mq-broker' -l 'max-message-bytes' -r -f -d 'Largest payload accepted; larger ones are refused'
+complete -c 'mq-broker' -l 'subscriber-buffer' -r -f -d 'Bytes held for one fan-out subscriber before publishers are held back'
+complete -c 'mq-broker' -l 'stall-timeout' -r -f -d 'Disconnect a fan-out subscriber that holds publishers back and acknowledges nothing for DUR'
+complete -c 'mq-broker' -s 'v' -l 'verbose' -d 'Log clients connecting and leaving, and queues being declared'
+complete -c 'mq-broker' -s 'h' -l 'help' -d 'Print this help message and exit'
+complete -c 'mq-broker' -l 'version' -d 'Display program version information and exit'

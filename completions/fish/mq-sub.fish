@@ -1,0 +1,19 @@
+# fish completion for mq-sub
+# Generated from the govstream option table (lib/cli); do not edit.
+# Regenerate with: mq-sub --generate fish
+
+complete -c 'mq-sub' -f
+complete -c 'mq-sub' -s 't' -l 'topic' -r -f -d 'Subscribe to topics matching PATTERN (repeatable)'
+complete -c 'mq-sub' -s 'q' -l 'queue' -r -f -d 'Consume the named queue, bound to the --topic patterns'
+complete -c 'mq-sub' -s 'c' -l 'count' -r -f -d 'Exit (status 0) after N messages'
+complete -c 'mq-sub' -s 'W' -l 'timeout' -r -f -d 'Exit with status 7 when no message arrives for DUR'
+complete -c 'mq-sub' -s 'e' -l 'envelope' -d 'Wrap each message: topic, seq, publisher, ts (RFC 3339 UTC), redelivered, payload'
+complete -c 'mq-sub' -l 'prefetch' -r -f -d 'Messages the broker may send ahead of acknowledgements (flow-control credit)'
+complete -c 'mq-sub' -s 'b' -l 'broker' -r -f -d 'The mq-broker to connect to (tcp://HOST:PORT or ipc://PATH)'
+complete -c 'mq-sub' -l 'connect-timeout' -r -f -d 'How long to keep trying to reach the broker before giving up (exit status 5)'
+complete -c 'mq-sub' -l 'direct' -r -f -d 'No broker: subscribe to an mq-pub --listen ENDPOINT, at most once'
+complete -c 'mq-sub' -l 'name' -r -f -d 'Name shown in the broker\'s log'
+complete -c 'mq-sub' -l 'line-buffered' -d 'Flush standard output after every message'
+complete -c 'mq-sub' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
+complete -c 'mq-sub' -s 'h' -l 'help' -d 'Print this help message and exit'
+complete -c 'mq-sub' -l 'version' -d 'Display program version information and exit'
