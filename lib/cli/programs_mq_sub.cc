@@ -34,6 +34,8 @@ const ProgramSpec& MqSubSpec() {
          .help = "Subscribe to topics matching PATTERN (repeatable)", .repeatable = true},
         {.long_name = "queue", .short_name = 'q', .kind = ValueKind::kString, .value_name = "NAME",
          .help = "Consume the named queue, bound to the --topic patterns"},
+        {.long_name = "declare", .kind = ValueKind::kFlag,
+         .help = "Only declare the --queue and its bindings, then exit 0 (messages are kept from then on)"},
         {.long_name = "count", .short_name = 'c', .kind = ValueKind::kCount, .value_name = "N",
          .help = "Exit (status 0) after N messages"},
         {.long_name = "timeout", .short_name = 'W', .kind = ValueKind::kDuration, .value_name = "DUR",
@@ -70,6 +72,8 @@ const ProgramSpec& MqSubSpec() {
     };
     s.examples = {
         {"Print every alert while connected:", "mq-sub --topic 'alerts.#'"},
+        {"Create the jobs queue before any worker runs, so nothing published is missed:",
+         "mq-sub --queue jobs --topic 'jobs.#' --declare"},
         {"A worker sharing the jobs queue with others:", "mq-sub --queue jobs --topic 'jobs.#' | ./worker"},
         {"Wait at most a minute for the nightly report, then process it:",
          "mq-sub --topic reports.nightly -c 1 -W 1m > report.json"},

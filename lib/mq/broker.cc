@@ -474,6 +474,14 @@ void Broker::Impl::Consume(Peer* p, const proto::Subscribe& s) {
     (void)Pattern::Parse(text, &pat);
     q->Bind(pat);
   }
+  if (s.prefetch == 0) {  // declare and bind only
+    routes_.clear();
+    proto::Subscribed ok;
+    ok.queue = q->name();
+    ok.depth = q->ready();
+    SendTo(p, proto::Command::kSubscribed, proto::EncodeSubscribed(ok));
+    return;
+  }
   q->AddConsumer(p->id);
   p->queue = q;
   p->prefetch = p->credit = s.prefetch;

@@ -247,7 +247,7 @@ Status DecodeSubscribe(std::string_view body, Subscribe* s) {
     s->patterns.push_back(p);
   }
   if (r.ok() && n == 0) r.Fail("no pattern");
-  if (r.ok() && s->prefetch == 0) r.Fail("prefetch 0");
+  if (r.ok() && s->prefetch == 0 && s->queue.empty()) r.Fail("prefetch 0 without a queue");
   if (r.ok() && !s->queue.empty()) {
     Status qs = ValidateTopic(s->queue);  // queue names follow the topic word rules
     if (!qs.ok()) r.Fail("queue name: " + qs.message());

@@ -95,7 +95,7 @@ Status DecodeConfirm(std::string_view body, Confirm* c);
 struct Subscribe {
   std::vector<std::string_view> patterns;  // at least one
   std::string_view queue;                  // empty: fan-out
-  uint32_t prefetch = 0;                   // > 0
+  uint32_t prefetch = 0;                   // > 0; 0 with a queue: only declare it
 };
 std::string EncodeSubscribe(const Subscribe& s);
 Status DecodeSubscribe(std::string_view body, Subscribe* s);

@@ -144,7 +144,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
   proto::Subscribe sub;
   for (const std::string& p : o.patterns) sub.patterns.push_back(p);
   sub.queue = o.queue;
-  sub.prefetch = o.prefetch;
+  sub.prefetch = o.declare_only ? 0 : o.prefetch;
   s = client->Send(proto::Command::kSubscribe, proto::EncodeSubscribe(sub));
   if (!s.ok()) return s;
   // Keep the session alive while the reader of our output is slow.
@@ -176,6 +176,10 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
     switch (ev.command) {
       case proto::Command::kSubscribed:
         subscribed = true;
+        if (o.declare_only) {
+          client->Bye("declared");
+          return Status::Ok();
+        }
         break;
       case proto::Command::kDeliver: {
         s = proto::DecodeDeliver(ev.body, &batch);

@@ -38,6 +38,7 @@ struct SubscribeOptions {
   uint64_t count = 0;                 // stop after N messages (0: never)
   int64_t idle_timeout_ms = 0;        // -W (0: wait forever)
   bool envelope = false;
+  bool declare_only = false;          // declare `queue` and its bindings, then end
   uint32_t prefetch = 1000;
   int64_t connect_timeout_ms = 5000;
   bool line_buffered = false;

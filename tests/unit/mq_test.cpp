@@ -202,7 +202,9 @@ TEST_CASE("protocol: malformed frames are rejected with a reason", "[mq]") {
 
   gp::Subscribe sub;
   CHECK_FALSE(gp::DecodeSubscribe(gp::EncodeSubscribe({{"a.b*"}, "", 10}), &sub).ok());
-  CHECK_FALSE(gp::DecodeSubscribe(gp::EncodeSubscribe({{"a"}, "", 0}), &sub).ok());  // prefetch 0
+  CHECK_FALSE(gp::DecodeSubscribe(gp::EncodeSubscribe({{"a"}, "", 0}), &sub).ok());  // prefetch 0, fan-out
+  std::string declare = gp::EncodeSubscribe({{"a"}, "q", 0});
+  CHECK(gp::DecodeSubscribe(declare, &sub).ok());  // prefetch 0 with a queue: declare only
   CHECK_FALSE(gp::DecodeSubscribe(gp::EncodeSubscribe({{}, "", 10}), &sub).ok());   // no pattern
   gp::Hello h;
   CHECK_FALSE(gp::DecodeHello(std::string("\x03\x01x", 3), &h).ok());  // unknown role

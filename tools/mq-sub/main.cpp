@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   o.idle_timeout_ms = args.duration_ms("timeout", 0);
   if (args.has("timeout") && o.idle_timeout_ms == 0) return Usage("--timeout must be greater than 0");
   o.envelope = args.flag("envelope");
+  o.declare_only = args.flag("declare");
+  if (o.declare_only && o.queue.empty()) return Usage("--declare needs --queue NAME");
   uint64_t prefetch = args.count("prefetch", o.prefetch);
   if (prefetch == 0 || prefetch > 1000000) return Usage("--prefetch must be between 1 and 1000000");
   o.prefetch = static_cast<uint32_t>(prefetch);
