@@ -9,6 +9,7 @@ complete -c 'mq-pub' -s 'b' -l 'broker' -r -f -d 'The mq-broker to connect to (t
 complete -c 'mq-pub' -l 'connect-timeout' -r -f -d 'How long to keep trying to reach the broker before giving up (exit status 5)'
 complete -c 'mq-pub' -s 'W' -l 'timeout' -r -f -d 'Longest wait for a confirmation before giving up (exit status 7)'
 complete -c 'mq-pub' -l 'batch' -r -f -d 'Lines per PUBLISH batch (at most 1 MiB); partial batches go out when input pauses'
+complete -c 'mq-pub' -l 'mandatory' -d 'Refuse lines that no queue or subscriber would receive (exit status 6)'
 complete -c 'mq-pub' -l 'id' -r -f -d 'Publisher id carried by every message'
 complete -c 'mq-pub' -l 'listen' -r -f -d 'No broker: publish on a ZeroMQ PUB socket bound here, at most once'
 complete -c 'mq-pub' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'

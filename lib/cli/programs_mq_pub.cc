@@ -44,6 +44,11 @@ const ProgramSpec& MqPubSpec() {
     s.options.push_back({.long_name = "batch", .kind = ValueKind::kCount, .value_name = "N",
                          .help = "Lines per PUBLISH batch (at most 1 MiB); partial batches go out when input pauses",
                          .default_text = "1000"});
+    s.options.push_back({.long_name = "mandatory", .kind = ValueKind::kFlag,
+                         .help = "Refuse lines that no queue or subscriber would receive (exit status 6)",
+                         .details = "Without it, a line on a topic nobody subscribes to is confirmed and goes "
+                                    "nowhere, as in AMQP without mandatory; the broker counts it as unroutable "
+                                    "in $SYS.broker.stats."});
     s.options.push_back({.long_name = "id", .kind = ValueKind::kString, .value_name = "NAME",
                          .help = "Publisher id carried by every message", .default_text = "HOST-PID-RANDOM"});
     s.options.push_back({.long_name = "listen", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
@@ -69,7 +74,7 @@ const ProgramSpec& MqPubSpec() {
         {"Route each access-log record by status:",
          "tail -F access.json | mq-pub --topic-from '\"http.\" + (.status|tostring)'"},
         {"Nightly report from cron, failing loudly if the broker did not take it:",
-         "report.sh | mq-pub --topic reports.nightly --timeout 1m || logger -t report 'not delivered'"},
+         "report.sh | mq-pub --topic reports.nightly --mandatory --timeout 1m || logger -t report 'not delivered'"},
     };
     s.see_also = {"govstream(7)", "mq-sub(1)", "mq-broker(1)", "mosquitto_pub(1)"};
     return s;

@@ -101,8 +101,9 @@ class Broker::Impl {
   void Close(Peer* p, std::string_view why, bool tell);
   // Routing and delivery.
   const Route& RouteFor(std::string_view topic);
-  // Stores one message for every target; false (and *why) if a queue refused.
-  bool Route1(MessageRef m, std::string* why);
+  // Stores one message for every target; false (and *why) if a queue refused
+  // it, or if `mandatory` and it has no target.
+  bool Route1(MessageRef m, bool mandatory, std::string* why);
   void FlushDeliveries();
   void FlushSubscriber(Peer* p);
   void FlushQueue(Queue* q);
@@ -136,7 +137,7 @@ class Broker::Impl {
   uint64_t next_peer_id_ = 1;
 
   // Counters (cumulative) and the per-interval latency sketch.
-  uint64_t messages_in_ = 0, delivered_ = 0, refused_ = 0, malformed_ = 0, oversized_ = 0;
+  uint64_t messages_in_ = 0, delivered_ = 0, refused_ = 0, malformed_ = 0, oversized_ = 0, unroutable_ = 0;
   uint64_t foreign_in_ = 0, foreign_rejected_ = 0, xpub_forwarded_ = 0, xpub_dropped_ = 0;
   uint64_t slow_disconnected_ = 0, expired_ = 0, refused_commands_ = 0, problems_shown_ = 0;
   uint64_t prev_in_ = 0, prev_delivered_ = 0;
@@ -372,7 +373,7 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
       sm->seq = b.first_seq + i;
       sm->ts_us = b.ts_us;
       sm->received_ns = now_ns;
-      if (Route1(std::move(sm), &why)) continue;
+      if (Route1(std::move(sm), (b.flags & proto::kPublishMandatory) != 0, &why)) continue;
     }
     c.refused.push_back(static_cast<uint32_t>(i));
     if (first_reason.empty()) first_reason = why;
@@ -381,8 +382,16 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
   SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
 }
 
-bool Broker::Impl::Route1(MessageRef m, std::string* why) {
+bool Broker::Impl::Route1(MessageRef m, bool mandatory, std::string* why) {
   const Route& r = RouteFor(m->topic);
+  if (r.queues.empty() && r.subscribers.empty()) {
+    ++unroutable_;
+    if (mandatory) {
+      ++refused_;
+      *why = "no queue or subscriber matches topic '" + m->topic + "' (--mandatory)";
+      return false;
+    }
+  }
   // All or nothing: a message refused by one queue goes nowhere, so the
   // publisher's negative confirmation means exactly "not delivered".
   for (Queue* q : r.queues) {
@@ -650,7 +659,7 @@ void Broker::Impl::OnForeignMessage(const Frames& f, const std::shared_ptr<const
   sm->ts_us = WallUs();
   sm->received_ns = NowNs();
   std::string why;
-  if (!Route1(std::move(sm), &why)) {
+  if (!Route1(std::move(sm), false, &why)) {
     Problem(&foreign_rejected_, "refused a message " + where + ": " + why);
   }
 }
@@ -717,13 +726,13 @@ void Broker::Impl::PublishStats(int64_t now) {
   std::string j = fmt::format(
       "{{\"ts\":\"{}\",\"uptime_s\":{},\"interval_s\":{:.3f},\"publishers\":{},\"subscribers\":{},\"consumers\":{},"
       "\"held_batches\":{},"
-      "\"messages_in\":{},\"in_per_sec\":{},\"delivered\":{},\"out_per_sec\":{},\"refused\":{},"
+      "\"messages_in\":{},\"in_per_sec\":{},\"delivered\":{},\"out_per_sec\":{},\"refused\":{},\"unroutable\":{},"
       "\"latency_ms\":{{\"p50\":{},\"p99\":{},\"samples\":{}}},\"malformed\":{},\"oversized\":{},"
       "\"refused_commands\":{},\"expired_peers\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
       "\"foreign_rejected\":{},\"xpub_subscriptions\":{},\"xpub_forwarded\":{},\"xpub_dropped\":{},\"queues\":{{",
       time::FormatRfc3339Us(static_cast<int64_t>(WallUs())), (now - started_ms_) / 1000, secs, publishers,
       subscribers, consumers, held_batches_, messages_in_, rate(messages_in_, prev_in_), delivered_, rate(delivered_, prev_delivered_),
-      refused_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_,
+      refused_, unroutable_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_,
       slow_disconnected_, foreign_in_, foreign_rejected_, xpub_prefixes_.size(), xpub_forwarded_, xpub_dropped_);
   bool first = true;
   for (auto& [name, q] : queues_) {
@@ -751,7 +760,7 @@ void Broker::Impl::PublishStats(int64_t now) {
   sm->ts_us = WallUs();
   sm->received_ns = NowNs();
   std::string why;
-  if (!Route1(std::move(sm), &why)) Problem(&refused_, "could not store $SYS.broker.stats: " + why);
+  if (!Route1(std::move(sm), false, &why)) Problem(&refused_, "could not store $SYS.broker.stats: " + why);
 }
 
 Status Broker::Impl::Run() {

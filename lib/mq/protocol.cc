@@ -157,7 +157,7 @@ void EncodePublish(const PublishBatch& b, std::string* out) {
   BeginPublish(out);
   for (const Message& m : b.messages) AppendPublish(m, out);
   std::string tail = out->substr(start);
-  FinishPublish(b.first_seq, b.ts_us, static_cast<uint32_t>(b.messages.size()), &tail);
+  FinishPublish(b.first_seq, b.ts_us, b.flags, static_cast<uint32_t>(b.messages.size()), &tail);
   out->replace(start, std::string::npos, tail);
 }
 
@@ -168,10 +168,11 @@ void AppendPublish(const Message& m, std::string* out) {
   PutString<uint32_t>(m.payload, out);
 }
 
-void FinishPublish(uint64_t first_seq, uint64_t ts_us, uint32_t count, std::string* out) {
+void FinishPublish(uint64_t first_seq, uint64_t ts_us, uint8_t flags, uint32_t count, std::string* out) {
   std::string h;
   Put<uint64_t>(first_seq, &h);
   Put<uint64_t>(ts_us, &h);
+  Put<uint8_t>(flags, &h);
   Put<uint32_t>(count, &h);
   out->replace(0, h.size(), h);
 }
@@ -180,8 +181,10 @@ Status DecodePublish(std::string_view body, PublishBatch* b) {
   Reader r(Command::kPublish, body);
   b->first_seq = r.Get<uint64_t>("first sequence number");
   b->ts_us = r.Get<uint64_t>("timestamp");
+  b->flags = r.Get<uint8_t>("flags");
   uint32_t n = r.Get<uint32_t>("message count");
   b->messages.clear();
+  if (r.ok() && (b->flags & ~kPublishMandatory) != 0) r.Fail("unknown flags " + std::to_string(b->flags));
   if (r.ok() && n == 0) r.Fail("empty batch");
   // Each message takes at least 6 bytes: never reserve more than the body holds.
   if (r.ok() && n > r.remaining() / 6) r.Fail("message count " + std::to_string(n) + " exceeds the frame");

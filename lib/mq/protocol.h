@@ -65,9 +65,11 @@ struct Message {
   std::string_view topic;
   std::string_view payload;
 };
+constexpr uint8_t kPublishMandatory = 1;  // refuse messages that reach no queue or subscriber
 struct PublishBatch {
   uint64_t first_seq = 0;  // sequence number of messages[0]; then +1 each
   uint64_t ts_us = 0;      // publisher's clock when sent, µs since the epoch
+  uint8_t flags = 0;       // kPublishMandatory
   std::vector<Message> messages;
 };
 // Appends to *out. Message topics are not validated here (the encoder is
@@ -75,13 +77,13 @@ struct PublishBatch {
 void EncodePublish(const PublishBatch& b, std::string* out);
 // Encoding size of one message inside a batch.
 inline size_t PublishEntryBytes(const Message& m) { return 2 + m.topic.size() + 4 + m.payload.size(); }
-constexpr size_t kPublishHeaderBytes = 8 + 8 + 4;
+constexpr size_t kPublishHeaderBytes = 8 + 8 + 1 + 4;
 Status DecodePublish(std::string_view body, PublishBatch* b);
 // Incremental form (what mq-pub uses): Begin, Append each message, then
 // Finish patches the header fields.
 void BeginPublish(std::string* out);
 void AppendPublish(const Message& m, std::string* out);
-void FinishPublish(uint64_t first_seq, uint64_t ts_us, uint32_t count, std::string* out);
+void FinishPublish(uint64_t first_seq, uint64_t ts_us, uint8_t flags, uint32_t count, std::string* out);
 
 struct Confirm {
   uint64_t first_seq = 0;

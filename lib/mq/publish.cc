@@ -89,7 +89,8 @@ class Publisher {
     while (inflight_.size() >= kWindow) {
       if (!Pump(o_.timeout_ms, true)) return false;
     }
-    proto::FinishPublish(next_seq_, WallUs(), static_cast<uint32_t>(count_), &body_);
+    proto::FinishPublish(next_seq_, WallUs(), o_.mandatory ? proto::kPublishMandatory : 0,
+                         static_cast<uint32_t>(count_), &body_);
     Status s = client_->Send(proto::Command::kPublish, body_);
     if (!s.ok()) return Fail(s);
     inflight_.push_back({next_seq_, count_, NowMs()});

@@ -39,6 +39,7 @@ struct PublishOptions {
   const expr::Expression* topic_from = nullptr;  // per-record topic
   std::string publisher_id;
   size_t batch = 1000;
+  bool mandatory = false;  // refuse lines no queue or subscriber would get
   int64_t timeout_ms = 30000;
   int64_t connect_timeout_ms = 5000;
 };

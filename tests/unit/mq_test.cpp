@@ -197,7 +197,7 @@ TEST_CASE("protocol: malformed frames are rejected with a reason", "[mq]") {
   CHECK(s.message().find("PUBLISH") != std::string::npos);
   // A count far beyond what the frame holds is refused before any allocation.
   std::string huge(gp::kPublishHeaderBytes, '\0');
-  huge[16] = huge[17] = huge[18] = huge[19] = '\xff';
+  huge[17] = huge[18] = huge[19] = huge[20] = '\xff';
   CHECK_FALSE(gp::DecodePublish(huge, &out).ok());
 
   gp::Subscribe sub;

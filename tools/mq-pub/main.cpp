@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   o.publisher_id = args.str("id").value_or(gs::mq::DefaultPublisherId());
   if (o.publisher_id.empty() || o.publisher_id.size() > 255) return Usage("--id must be 1 to 255 bytes");
   o.batch = args.count("batch", o.batch);
+  o.mandatory = args.flag("mandatory");
   if (o.batch == 0 || o.batch > 100000) return Usage("--batch must be between 1 and 100000");
   o.timeout_ms = args.duration_ms("timeout", o.timeout_ms);
   o.connect_timeout_ms = args.duration_ms("connect-timeout", o.connect_timeout_ms);
