@@ -87,7 +87,7 @@ class Publisher {
   bool SendBatch() {
     if (count_ == 0) return true;
     while (inflight_.size() >= kWindow) {
-      if (!Pump(o_.timeout_ms, true)) return false;
+      if (!Pump(o_.timeout_ms)) return false;
     }
     proto::FinishPublish(next_seq_, WallUs(), o_.mandatory ? proto::kPublishMandatory : 0,
                          static_cast<uint32_t>(count_), &body_);
@@ -103,11 +103,13 @@ class Publisher {
   }
 
   // Handles what the broker sent, waiting up to wait_ms for one command.
-  bool Pump(int64_t wait_ms, bool interruptible) {
+  // Not cut short by SIGINT/SIGTERM: confirmations are awaited, bounded by
+  // the timeout and the broker's liveness (the reader stops on the signal).
+  bool Pump(int64_t wait_ms) {
     bool got = false;
     Client::Event ev;
     for (;;) {
-      Status s = client_->Wait(wait_ms, &got, &ev, interruptible);
+      Status s = client_->Wait(wait_ms, &got, &ev, /*interruptible=*/false);
       if (!s.ok()) return Fail(s);
       if (!got) break;
       if (!Handle(ev)) return false;
@@ -122,9 +124,8 @@ class Publisher {
 
   // Waits (bounded by the timeout) until every sent batch is confirmed.
   bool Drain() {
-    bool interruptible = !io::InterruptRequested();
     while (!inflight_.empty()) {
-      if (!Pump(std::min<int64_t>(o_.timeout_ms, 100), interruptible && !io::InterruptRequested())) return false;
+      if (!Pump(std::min<int64_t>(o_.timeout_ms, 100))) return false;
     }
     return true;
   }
@@ -248,10 +249,10 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
   stream::RecordReader::Options ro = ReaderOptions(o);
   // Before the reader blocks for input: publish what we have, read replies.
   ro.before_block = [&] {
-    if (pub.SendBatch()) pub.Pump(0, true);
+    if (pub.SendBatch()) pub.Pump(0);
   };
   ro.idle_tick_ms = kIdleTickMs;
-  ro.on_idle_tick = [&] { return pub.Pump(0, true); };
+  ro.on_idle_tick = [&] { return pub.Pump(0); };
   stream::RecordReader records(o.input.inputs, ro, reporter);
   std::string topic, error;
   while (pub.failure().ok() && records.Next()) {

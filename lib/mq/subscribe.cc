@@ -148,8 +148,20 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
   s = client->Send(proto::Command::kSubscribe, proto::EncodeSubscribe(sub));
   if (!s.ok()) return s;
   // Keep the session alive while the reader of our output is slow.
-  out->set_stall_hook(std::max<int64_t>(1, client->welcome().heartbeat_ms / 2),
-                      [&] { return client->KeepAlive().ok(); });
+  // If the broker is lost meanwhile, the output gives up (Interrupted) and
+  // `lost` says why: that is a connection failure, not an interruption.
+  Status lost;
+  out->set_stall_hook(std::max<int64_t>(1, client->welcome().heartbeat_ms / 2), [&] {
+    Status k = client->KeepAlive();
+    if (!k.ok()) lost = k;
+    return k.ok();
+  });
+  // The hook refers to this frame: drop it before returning (the caller
+  // flushes the output again).
+  struct DropHook {
+    io::OutputWriter* out;
+    ~DropHook() { out->set_stall_hook(0, nullptr); }
+  } drop_hook{out};
 
   bool subscribed = false;
   int64_t last = NowMs();
@@ -198,6 +210,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
         }
         out->Flush();
         if (out->failed()) {
+          if (!lost.ok()) return lost;
           client->Bye("output closed");
           return out->status();
         }

@@ -106,6 +106,12 @@ bool Socket::Recv(Frames* out) {
   }
 }
 
+bool Socket::HasInput() {
+  int events = 0;
+  Quietly([&] { events = socket_.get(zmq::sockopt::events); });
+  return (events & ZMQ_POLLIN) != 0;
+}
+
 bool Poll(std::vector<PollEntry>* entries, int64_t timeout_ms) {
   std::vector<zmq_pollitem_t> items(entries->size());
   for (size_t i = 0; i < entries->size(); ++i) {

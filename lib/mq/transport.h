@@ -77,6 +77,8 @@ class Socket {
   // Receives one whole multipart message without waiting. False: none ready
   // (or interrupted).
   bool Recv(Frames* out);
+  // True if a message is waiting to be received (does not consume it).
+  bool HasInput();
 
   void* handle() { return static_cast<void*>(socket_); }
 
