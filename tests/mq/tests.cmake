@@ -1,0 +1,30 @@
+# mq-broker, mq-pub, mq-sub: end-to-end tests with real processes on loopback.
+# include()d from tests/CMakeLists.txt (CMAKE_CURRENT_SOURCE_DIR is tests/).
+# Run only these with: ctest --test-dir build -L mq --output-on-failure
+#
+#   e2e_mq_live  tests/e2e/test_mq_live.py: queues with slow, killed and stopped
+#                consumers (200,000 lines), the broker killed mid-publish, full
+#                queues, plain ZeroMQ clients both ways (python3-zmq), malformed
+#                frames and garbage, exit statuses, $SYS stats, | head, --direct.
+#                Needs Debian's python3-zmq, so it runs /usr/bin/python3 (another
+#                python3 on PATH may lack it), and `yes` and `head`.
+#
+# Topic pattern matching is a unit-test table (tests/unit, [mq]).
+
+find_program(GOVSTREAM_SYSTEM_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH
+             DOC "The python3 that has Debian's python3-zmq")
+if(NOT GOVSTREAM_SYSTEM_PYTHON)
+  # Keep the test registered so that a missing interpreter fails loudly.
+  message(WARNING "/usr/bin/python3 not found: e2e_mq_live will fail (apt install python3 python3-zmq)")
+  set(GOVSTREAM_SYSTEM_PYTHON /usr/bin/python3)
+endif()
+
+add_test(NAME e2e_mq_live
+         COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_mq_live.py -v)
+set_tests_properties(e2e_mq_live PROPERTIES
+  TIMEOUT 600
+  LABELS "e2e;mq"
+  # Heartbeats, idle timeouts and bounded waits run on the wall clock: keep
+  # other heavy tests off the two cores meanwhile.
+  RUN_SERIAL TRUE)
