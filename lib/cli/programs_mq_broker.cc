@@ -57,10 +57,12 @@ const ProgramSpec& MqBrokerSpec() {
          .default_text = "tcp://127.0.0.1:7753"},
         {.long_name = "stats-interval", .kind = ValueKind::kDuration, .value_name = "DUR",
          .help = "Publish the broker's metrics as NDJSON on $SYS.broker.stats every DUR",
-         .details = "Fields: ts, uptime_s, interval_s, publishers, subscribers, consumers, messages_in, "
-                    "in_per_sec, delivered, out_per_sec, refused, latency_ms {p50, p99, samples} "
+         .details = "Fields: ts, uptime_s, interval_s, publishers, subscribers, consumers, held_batches "
+                    "(publishes held by flow control), messages_in, in_per_sec, delivered, out_per_sec, "
+                    "refused, unroutable, latency_ms {p50, p99, samples} "
                     "(broker arrival to delivery, this interval), malformed, oversized, "
-                    "refused_commands, expired_peers, slow_subscribers_disconnected, foreign_in, "
+                    "refused_commands, expired_peers, connections, disconnections, handshake_failures "
+                    "(connections that were not ZeroMQ), slow_subscribers_disconnected, foreign_in, "
                     "foreign_rejected, xpub_subscriptions, xpub_forwarded, xpub_dropped, and queues: "
                     "per queue depth, unacked, bytes, consumers, in_per_sec, out_per_sec, in, out, "
                     "acked, redeliveries, refusals. Subscribe with mq-sub --topic '$SYS.#'.",

@@ -88,6 +88,7 @@ class Broker::Impl {
   void OnClientMessage(const Frames& f);
   void OnForeignMessage(const Frames& f, const std::shared_ptr<const std::string>& who, uint64_t* seq);
   void OnXPubSubscription(const Frames& f);
+  void OnMonitorEvent(const Frames& f);
   // Actions of the state table (broker_fsm.h).
   void Refuse(Peer* p, std::string_view why);
   void Welcome(Peer* p, const proto::Hello& h);
@@ -120,7 +121,7 @@ class Broker::Impl {
   BrokerOptions options_;
   io::Reporter* reporter_;
   Context ctx_;
-  std::unique_ptr<Socket> router_, xpub_, sub_in_, pull_in_;
+  std::unique_ptr<Socket> router_, xpub_, sub_in_, pull_in_, monitor_;
   std::vector<std::string> endpoints_;
 
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_;  // by ZeroMQ identity
@@ -140,6 +141,7 @@ class Broker::Impl {
   uint64_t messages_in_ = 0, delivered_ = 0, refused_ = 0, malformed_ = 0, oversized_ = 0, unroutable_ = 0;
   uint64_t foreign_in_ = 0, foreign_rejected_ = 0, xpub_forwarded_ = 0, xpub_dropped_ = 0;
   uint64_t slow_disconnected_ = 0, expired_ = 0, refused_commands_ = 0, problems_shown_ = 0;
+  uint64_t connections_ = 0, disconnections_ = 0, handshake_failures_ = 0;
   uint64_t prev_in_ = 0, prev_delivered_ = 0;
   absl::flat_hash_map<std::string, Queue::Counters> prev_queue_;
   agg::QuantileSketch latency_ms_;
@@ -164,6 +166,9 @@ Status Broker::Impl::Open() {
   Status s = router_->Bind(options_.listen);
   if (!s.ok()) return s;
   endpoints_.push_back("clients " + router_->LastEndpoint());
+  // Connection-level events (accepted, closed, failed handshakes: garbage on
+  // the socket, oversized frames) are counted from ZeroMQ's monitor.
+  monitor_ = router_->StartMonitor(&ctx_, "mq-broker-monitor");
   auto open = [&](std::unique_ptr<Socket>* sock, Socket::Type type, const std::string& ep, const char* role) {
     if (ep.empty()) return Status::Ok();
     *sock = std::make_unique<Socket>(&ctx_, type);
@@ -680,6 +685,20 @@ void Broker::Impl::OnXPubSubscription(const Frames& f) {
   }
 }
 
+void Broker::Impl::OnMonitorEvent(const Frames& f) {
+  MonitorEvent e;
+  if (!DecodeMonitorEvent(f, &e)) return;
+  if (e.event == ZMQ_EVENT_ACCEPTED) {
+    ++connections_;
+  } else if (e.event == ZMQ_EVENT_DISCONNECTED) {
+    ++disconnections_;
+  } else if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || e.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+             e.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    Problem(&handshake_failures_, "a connection from " + e.address +
+                                      " failed the ZeroMQ handshake (not a ZeroMQ client?) and was closed");
+  }
+}
+
 void Broker::Impl::CheckPeers(int64_t now) {
   std::vector<Peer*> expired;
   for (auto& [id, p] : peers_) {
@@ -728,11 +747,12 @@ void Broker::Impl::PublishStats(int64_t now) {
       "\"held_batches\":{},"
       "\"messages_in\":{},\"in_per_sec\":{},\"delivered\":{},\"out_per_sec\":{},\"refused\":{},\"unroutable\":{},"
       "\"latency_ms\":{{\"p50\":{},\"p99\":{},\"samples\":{}}},\"malformed\":{},\"oversized\":{},"
-      "\"refused_commands\":{},\"expired_peers\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
+      "\"refused_commands\":{},\"expired_peers\":{},\"connections\":{},\"disconnections\":{},"
+      "\"handshake_failures\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
       "\"foreign_rejected\":{},\"xpub_subscriptions\":{},\"xpub_forwarded\":{},\"xpub_dropped\":{},\"queues\":{{",
       time::FormatRfc3339Us(static_cast<int64_t>(WallUs())), (now - started_ms_) / 1000, secs, publishers,
       subscribers, consumers, held_batches_, messages_in_, rate(messages_in_, prev_in_), delivered_, rate(delivered_, prev_delivered_),
-      refused_, unroutable_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_,
+      refused_, unroutable_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_, connections_, disconnections_, handshake_failures_,
       slow_disconnected_, foreign_in_, foreign_rejected_, xpub_prefixes_.size(), xpub_forwarded_, xpub_dropped_);
   bool first = true;
   for (auto& [name, q] : queues_) {
@@ -769,6 +789,7 @@ Status Broker::Impl::Run() {
   if (xpub_) items.push_back({xpub_.get()});
   if (sub_in_) items.push_back({sub_in_.get()});
   if (pull_in_) items.push_back({pull_in_.get()});
+  if (monitor_) items.push_back({monitor_.get()});
   Frames frames;
   int64_t next_check = NowMs() + options_.heartbeat_ms / 2;
   int64_t next_stats = options_.stats_interval_ms > 0 ? NowMs() + options_.stats_interval_ms : INT64_MAX;
@@ -783,6 +804,8 @@ Status Broker::Impl::Run() {
             OnClientMessage(frames);
           } else if (e.socket == xpub_.get()) {
             OnXPubSubscription(frames);
+          } else if (e.socket == monitor_.get()) {
+            OnMonitorEvent(frames);
           } else if (e.socket == sub_in_.get()) {
             OnForeignMessage(frames, pub_name_, &foreign_pub_seq_);
           } else {

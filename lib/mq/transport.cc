@@ -14,6 +14,7 @@ zmq::socket_type ZmqType(Socket::Type t) {
     case Socket::Type::kPull: return zmq::socket_type::pull;
     case Socket::Type::kPub: return zmq::socket_type::pub;
     case Socket::Type::kPush: return zmq::socket_type::push;
+    case Socket::Type::kPair: return zmq::socket_type::pair;
   }
   return zmq::socket_type::pair;
 }
@@ -104,6 +105,23 @@ bool Socket::Recv(Frames* out) {
     out->parts_.push_back(std::move(msg));
     if (!more) return true;
   }
+}
+
+std::unique_ptr<Socket> Socket::StartMonitor(Context* ctx, const std::string& inproc_name) {
+  std::string ep = "inproc://" + inproc_name;
+  if (zmq_socket_monitor(static_cast<void*>(socket_), ep.c_str(), ZMQ_EVENT_ALL) != 0) return nullptr;
+  auto pair = std::make_unique<Socket>(ctx, Type::kPair);
+  if (!pair->Connect(ep).ok()) return nullptr;
+  return pair;
+}
+
+bool DecodeMonitorEvent(const Frames& f, MonitorEvent* e) {
+  if (f.size() != 2 || f[0].size() != 6) return false;
+  const auto* b = reinterpret_cast<const unsigned char*>(f[0].data());
+  e->event = static_cast<uint16_t>(b[0] | (b[1] << 8));
+  e->value = static_cast<uint32_t>(b[2] | (b[3] << 8) | (b[4] << 16) | (static_cast<uint32_t>(b[5]) << 24));
+  e->address.assign(f[1]);
+  return true;
 }
 
 bool Socket::HasInput() {

@@ -45,7 +45,7 @@ class Frames {
 
 class Socket {
  public:
-  enum class Type { kRouter, kDealer, kXPub, kSub, kPull, kPub, kPush };
+  enum class Type { kRouter, kDealer, kXPub, kSub, kPull, kPub, kPush, kPair };
   enum class SendResult { kSent, kWouldBlock, kUnreachable, kFailed };
 
   Socket(Context* ctx, Type type);
@@ -80,6 +80,10 @@ class Socket {
   // True if a message is waiting to be received (does not consume it).
   bool HasInput();
 
+  // Starts ZeroMQ's event monitor on this socket and returns a PAIR socket
+  // that receives its events (see DecodeMonitorEvent); null on failure.
+  std::unique_ptr<Socket> StartMonitor(Context* ctx, const std::string& inproc_name);
+
   void* handle() { return static_cast<void*>(socket_); }
 
  private:
@@ -95,6 +99,14 @@ struct PollEntry {
   bool readable = false;
 };
 bool Poll(std::vector<PollEntry>* entries, int64_t timeout_ms);
+
+// A monitor event: ZMQ_EVENT_* code, its value, and the peer's address.
+struct MonitorEvent {
+  uint16_t event = 0;
+  uint32_t value = 0;
+  std::string address;
+};
+bool DecodeMonitorEvent(const Frames& f, MonitorEvent* e);
 
 // Checks a user-given endpoint: tcp://HOST:PORT, ipc://PATH or inproc://NAME.
 Status ValidateEndpoint(std::string_view endpoint);
