@@ -121,12 +121,12 @@ Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
       d.publisher = "direct";
       d.seq = ++seq;
       sink->Write(d);
-      if (o.count > 0 && res->received >= o.count) break;
+      if (o.count > 0 && res->written >= o.count) break;
     }
     out->Flush();
     if (out->failed()) return out->status();
     if (any) last = NowMs();
-    if (o.count > 0 && res->received >= o.count) return Status::Ok();
+    if (o.count > 0 && res->written >= o.count) return Status::Ok();
   }
   return Status::Interrupted();
 }
@@ -201,7 +201,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
         ack.credit = static_cast<uint32_t>(batch.size());
         bool done = false;
         for (const proto::Delivery& d : batch) {
-          if (o.count > 0 && res->received >= o.count) {
+          if (o.count > 0 && res->written >= o.count) {
             done = true;
             break;
           }
@@ -216,7 +216,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
         }
         s = client->Send(proto::Command::kAck, proto::EncodeAck(ack));
         if (!s.ok()) return s;
-        if (done || (o.count > 0 && res->received >= o.count)) {
+        if (done || (o.count > 0 && res->written >= o.count)) {
           client->Bye("done");
           return Status::Ok();
         }
