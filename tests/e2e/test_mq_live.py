@@ -440,6 +440,31 @@ class QueueDelivery(MqTest):
         self.assertEqual(fresh, sorted(fresh))
         self.assertFalse(set(fresh) & set(ids_first), "a message both consumers got is not marked redelivered")
 
+    def test_count_on_a_queue_takes_exactly_n(self):
+        # -c 3 with a prefetch of 100: the messages delivered beyond the third
+        # are not acknowledged, so they go back to the queue; none is lost.
+        self.start_broker()
+        self.declare("cnt", "cnt")
+        status, err = self.pub(["--topic", "cnt"], self.numbered(10))
+        self.assertEqual(status, EXIT_OK, err)
+        first = self.sub(["--queue", "cnt", "--topic", "cnt", "-c", "3", "--prefetch", "100"])
+        out, _ = first.communicate(timeout=30)
+        self.assertEqual(first.returncode, EXIT_OK, self.err(first))
+        self.assertEqual(out, self.numbered(3))
+        second = self.sub(["--queue", "cnt", "--topic", "cnt", "-W", "1s"])
+        out, _ = second.communicate(timeout=30)
+        self.assertEqual(second.returncode, EXIT_TIMEOUT, self.err(second))
+        self.assertEqual(out, self.numbered(7, start=3))
+
+    def test_overlapping_bindings_store_a_message_once(self):
+        self.start_broker()
+        self.declare("ov", "a.#", "#.b", "a.b")
+        status, err = self.pub(["--topic-from", ".t"], b'{"t":"a.b"}\n{"t":"a.c"}\n{"t":"c.b"}\n{"t":"c.c"}\n')
+        self.assertEqual(status, EXIT_OK, err)
+        d = self.sub(["--queue", "ov", "--topic", "a.#", "-W", "1s"])
+        out, _ = d.communicate(timeout=30)
+        self.assertEqual(out, b'{"t":"a.b"}\n{"t":"a.c"}\n{"t":"c.b"}\n')
+
     def test_consumers_share_a_queue(self):
         n = 10000
         self.start_broker()
@@ -552,6 +577,43 @@ class BrokerFailure(MqTest):
         self.assertIn("broker shutting down", err)
         self.assertTrue(err.startswith("mq-sub: "), err)
 
+    def test_broker_sigterm_mid_publish_publisher_exits_5_with_reason(self):
+        self.start_broker()
+        watcher = self.stats_watcher()
+        pub = self.start_pub(["--topic", "t.x"], stdin=PIPE)
+        pub.stdin.write(self.numbered(3))
+        pub.stdin.flush()
+        self.wait_stats(watcher, lambda r: r["messages_in"] >= 3, what="messages_in >= 3")
+        self.broker.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(self.broker, 10), EXIT_OK, self.log())
+        try:
+            pub.stdin.write(self.numbered(2, start=3))
+            pub.stdin.close()
+        except BrokenPipeError:
+            pass
+        status = self.wait_exit(pub, 30, "mq-pub after the broker stopped")
+        err = self.err(pub)
+        self.assertEqual(status, EXIT_CONNECTION, err)
+        self.assertIn("broker shutting down", err)
+        confirmed, lines, refused, unconfirmed = self.counts(err)
+        self.assertEqual((confirmed, refused, confirmed + unconfirmed), (3, 0, lines))
+
+    def test_publisher_sigint_waits_for_confirmations(self):
+        self.start_broker()
+        self.declare("intq", "i")
+        pub = self.start_pub(["--topic", "i"], stdin=PIPE)
+        pub.stdin.write(self.numbered(1000))
+        pub.stdin.flush()
+        watcher = self.stats_watcher()
+        self.wait_stats(watcher, lambda r: r["messages_in"] >= 1000, what="messages_in >= 1000")
+        pub.send_signal(signal.SIGINT)
+        status = self.wait_exit(pub, 30, "mq-pub after SIGINT")
+        self.assertEqual(status, EXIT_INTERRUPTED, self.err(pub))
+        self.assertNotIn("not confirmed", self.err(pub))
+        d = self.sub(["--queue", "intq", "--topic", "i", "-W", "1s"])
+        out, _ = d.communicate(timeout=30)
+        self.assertEqual(out, self.numbered(1000))
+
     def test_broker_sigint_exits_0(self):
         self.start_broker()
         self.broker.send_signal(signal.SIGINT)
@@ -644,6 +706,77 @@ class FanOut(MqTest):
         self.assertEqual((a.returncode, b.returncode), (EXIT_OK, EXIT_OK), self.err(a) + self.err(b))
         self.assertEqual(out_a, data)
         self.assertEqual(out_b, data)
+
+    def slow_read(self, p, n, stall_after, stall_s, limit_s=180):
+        """Reads p's stdout slowly (small reads, pauses) until EOF, with one
+        stall of stall_s after stall_after lines; returns the data."""
+        fd = p.stdout.fileno()
+        chunks, got, stalled = [], 0, False
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            chunk = os.read(fd, 16384)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            got += chunk.count(b"\n")
+            if not stalled and got >= stall_after:
+                stalled = True
+                time.sleep(stall_s)
+            else:
+                time.sleep(0.001)
+        self.fail("the subscriber wrote %d of %d lines within %.0f s" % (got, n, limit_s))
+
+    def test_200000_lines_to_a_slow_fanout_subscriber(self):
+        # What mosquitto QoS 1 loses: here the publisher is held back to the
+        # slow subscriber's pace, and nothing is dropped.
+        n = 200000
+        self.start_broker("--subscriber-buffer", "1M")
+        watcher = self.stats_watcher()
+        s = self.sub(["--topic", "fan.#", "-c", str(n)])
+        self.wait_subscribers(watcher, 2)
+        data = self.numbered(n)
+        pub = self.start_pub(["--topic", "fan.out"], data=data)
+        out = self.slow_read(s, n, n // 4, 4)
+        self.assertEqual(self.wait_exit(pub, 60, "mq-pub"), EXIT_OK, self.err(pub))
+        self.assertEqual(self.wait_exit(s, 30, "mq-sub -c"), EXIT_OK, self.err(s))
+        self.assertTrue(out == data, "the subscriber got %d of %d lines, or out of order"
+                        % (out.count(b"\n"), n))
+        self.assertEqual(self.err(pub), "")
+
+    def test_stalled_fanout_subscriber_is_cut_off_others_get_everything(self):
+        n = 100000
+        self.start_broker("--subscriber-buffer", "256K", "--stall-timeout", "2s")
+        watcher = self.stats_watcher()
+        stuck = self.sub(["--topic", "st.#"])  # not read until the end
+        good = self.sub(["--topic", "st.#", "-c", str(n)], stdout=open(self.path("good.out"), "wb"))
+        self.wait_subscribers(watcher, 3)
+        data = self.numbered(n, pad=b',"pad":"' + b"s" * 50 + b'"')
+        status, err = self.pub(["--topic", "st.x"], data, timeout=120)
+        self.assertEqual(status, EXIT_OK, err)
+        self.assertEqual(self.wait_exit(good, 60, "the good subscriber"), EXIT_OK, self.err(good))
+        with open(self.path("good.out"), "rb") as f:
+            self.assertTrue(f.read() == data, "the good subscriber did not get everything in order")
+        st = self.wait_stats(watcher, lambda r: r["slow_subscribers_disconnected"] >= 1,
+                             what="a slow subscriber disconnected")
+        self.assertEqual(st["slow_subscribers_disconnected"], 1)
+        self.assertIn("fell behind", self.log())
+        # Read by now, the stuck one learns it was cut off: status 5, the
+        # reason, and what it wrote is a gapless prefix.
+        out = LineReader(stuck.stdout).rest(60)
+        self.assertEqual(self.wait_exit(stuck, 30, "the cut-off subscriber"), EXIT_CONNECTION, self.err(stuck))
+        self.assertIn("fell behind", self.err(stuck))
+        self.assertTrue(data.startswith(out), "the cut-off subscriber's output is not a prefix of the input")
+        self.assertLess(len(out), len(data))
+
+    def test_ipc_endpoints(self):
+        ep = "ipc://" + self.path("broker.sock")
+        self.start_broker(listen=ep, plain=False)
+        self.assertEqual(self.ep, ep)
+        self.assertEqual(set(self.eps), {"clients"})
+        self.round_trip("ipc")
 
     def test_patterns_route_per_subscriber(self):
         self.start_broker()
@@ -1094,6 +1227,8 @@ class Garbage(MqTest):
                     pass
         self.assertIsNone(self.broker.poll(), "the broker died: " + self.log())
         self.round_trip("tcp")
+        watcher = self.stats_watcher()
+        self.wait_stats(watcher, lambda r: r["handshake_failures"] >= 1, what="a failed handshake counted")
 
     def test_bad_commands_get_error_and_are_counted(self):
         self.start_broker("--max-message-bytes", "64K")
@@ -1155,6 +1290,53 @@ class Garbage(MqTest):
         self.assertIsNone(self.broker.poll())
         self.round_trip("cmds")
 
+    # Open question (reported): the broker checks plain-ZeroMQ payloads for
+    # JSON but not payloads from protocol clients, and mq-sub only checks for
+    # newlines, so a raw client's `not json` reaches mq-sub's output. Either
+    # the broker refuses it (negative CONFIRM) or mq-sub skips and reports
+    # it; this test accepts both.
+    @unittest.expectedFailure
+    def test_raw_client_payloads_that_are_not_json(self):
+        self.check_raw_payloads([b"not json", b'{"a":'])
+
+    def test_raw_client_payloads_that_are_not_one_line(self):
+        self.check_raw_payloads([b'{"a":1}\n{"b":2}', b""])
+
+    def test_count_counts_written_messages(self):
+        # -c N: "--count messages were written"; a skipped payload is not one.
+        self.start_broker()
+        self.declare("rawc", "raw")
+        d = self.dealer()
+        self.hello(d, "rawc")
+        msgs = [b'{"ok":1}', b'{"a":1}\n{"b":2}', b'{"ok":2}', b'{"ok":3}']
+        d.send_multipart([header(PUBLISH), publish_body(1, [(b"raw", m) for m in msgs])])
+        self.expect(d, CONFIRM)
+        s = self.sub(["--queue", "rawc", "--topic", "raw", "-c", "2"])
+        out, _ = s.communicate(timeout=30)
+        self.assertEqual(s.returncode, EXIT_SKIPPED, self.err(s))
+        self.assertEqual(out, b'{"ok":1}\n{"ok":2}\n')
+
+    def check_raw_payloads(self, bad):
+        # mq-pub only sends valid lines; a raw client can send anything. What
+        # is not one NDJSON line never reaches a subscriber's output silently.
+        self.start_broker()
+        self.declare("raw", "raw")
+        d = self.dealer()
+        self.hello(d, "raw")
+        msgs = [b'{"ok":1}'] + bad + [b'{"ok":2}']
+        d.send_multipart([header(PUBLISH), publish_body(1, [(b"raw", m) for m in msgs])])
+        first_seq, count, refused, reason = decode_confirm(self.expect(d, CONFIRM))
+        self.assertEqual((first_seq, count), (1, len(msgs)))
+        s = self.sub(["--queue", "raw", "--topic", "raw", "-W", "1s"])
+        out, _ = s.communicate(timeout=30)
+        err = self.err(s)
+        self.assertEqual(s.returncode, EXIT_TIMEOUT, err)
+        self.assertEqual(out, b'{"ok":1}\n{"ok":2}\n')
+        if refused:  # the broker refused them: fine, it said so
+            self.assertEqual(refused, list(range(1, len(bad) + 1)), reason)
+        else:  # mq-sub skipped and reported each
+            self.assertEqual(err.count("skipped"), len(bad), err)
+
     def test_unknown_peer_with_a_bad_header_is_counted(self):
         self.start_broker()
         watcher = self.stats_watcher()
@@ -1170,8 +1352,9 @@ class Garbage(MqTest):
         self.hello(d)
         # Larger than any frame the broker accepts (ZMQ_MAXMSGSIZE): the
         # connection is dropped, the broker goes on.
+        watcher = self.stats_watcher()
         d.send_multipart([header(PUBLISH), publish_body(1, [(b"big", b"x" * (3 << 20))])])
-        time.sleep(0.5)
+        self.wait_stats(watcher, lambda r: r["disconnections"] >= 1, what="the connection dropped")
         self.assertIsNone(self.broker.poll(), "the broker died: " + self.log())
         self.round_trip("big")
         # A well-behaved client sending just under the limit still works.
@@ -1182,6 +1365,21 @@ class Garbage(MqTest):
         drain = self.sub(["--queue", "edge", "--topic", "edge", "-c", "1"])
         out, _ = drain.communicate(timeout=30)
         self.assertEqual(out, line)
+
+    # Open question (reported): a frame over ZMQ_MAXMSGSIZE is dropped by
+    # ZeroMQ with the connection, and the broker counts only a disconnection,
+    # like any client leaving; the issue asks for oversized frames to be
+    # counted.
+    @unittest.expectedFailure
+    def test_frame_larger_than_the_limit_is_counted(self):
+        self.start_broker("--max-message-bytes", "64K")
+        watcher = self.stats_watcher()
+        d = self.dealer()
+        self.hello(d)
+        d.send_multipart([header(PUBLISH), publish_body(1, [(b"big", b"x" * (3 << 20))])])
+        self.wait_stats(watcher, lambda r: r["disconnections"] >= 1, what="the connection dropped")
+        st = self.wait_stats(watcher, lambda r: True)
+        self.assertGreaterEqual(st["malformed"] + st["oversized"], 1, st)
 
     def test_silent_peer_is_expired(self):
         self.start_broker("--heartbeat", "200ms")
