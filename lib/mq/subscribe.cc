@@ -5,7 +5,11 @@
 #include <chrono>
 #include <memory>
 
+#include <simdjson.h>
+
 #include "agg/sketches.h"
+#include "expr/json.h"
+#include "expr/value.h"
 #include "io/signals.h"
 #include "mq/client.h"
 #include "mq/protocol.h"
@@ -36,10 +40,22 @@ class LineSink {
     ++res_->received;
     if (d.redelivered) ++res_->redelivered;
     if (d.ts_us != 0) latency_ms_.Add(static_cast<double>(WallUs() - static_cast<int64_t>(d.ts_us)) / 1000.0);
-    if (d.payload.empty() || d.payload.find('\n') != std::string_view::npos) {
+    // mq-pub and the broker's plain-ZeroMQ inputs only pass valid JSON, but
+    // any ZeroMQ client can speak the protocol: check before writing.
+    std::string why;
+    if (d.payload.find('\n') != std::string_view::npos) {
+      why = "spans lines";
+    } else {
+      padded_.assign(d.payload);
+      padded_.append(simdjson::SIMDJSON_PADDING, '\0');
+      arena_.Reset();
+      expr::Value v;
+      if (!json_.Parse(std::string_view(padded_.data(), d.payload.size()), &arena_, &v, &why)) why = "is not JSON: " + why;
+    }
+    if (!why.empty()) {
       ++res_->bad;
-      reporter_->Error(fmt::format("message {} from '{}' on topic {}: the payload is not one NDJSON line; skipped",
-                                   d.seq, d.publisher, d.topic));
+      reporter_->Error(fmt::format("message {} from '{}' on topic {}: the payload {}; skipped", d.seq, d.publisher,
+                                   d.topic, why));
       return false;
     }
     if (o_.envelope) {
@@ -82,6 +98,9 @@ class LineSink {
   io::Reporter* reporter_;
   SubscribeResult* res_;
   std::string line_;
+  std::string padded_;
+  expr::JsonParser json_;
+  expr::Arena arena_;
   agg::QuantileSketch latency_ms_;
 };
 

@@ -12,7 +12,8 @@
 // prefetch goes back to the queue), when nothing arrives for
 // idle_timeout_ms (Timeout), when the broker is lost or ends the session
 // (Connection), on SIGINT/SIGTERM (Interrupted) or when the output is closed
-// (BrokenPipe). A payload that is not one line is reported and skipped.
+// (BrokenPipe). A payload that is not one line of valid JSON (possible from
+// a raw protocol client) is reported, skipped and acknowledged.
 //
 // With `direct` set, it subscribes (ZeroMQ SUB) to an `mq-pub --listen`
 // endpoint instead: no broker, no acknowledgements, at most once.
