@@ -106,12 +106,14 @@ std::unique_ptr<Projection> Projection::Analyze(const std::vector<const Expressi
   return p;
 }
 
-// Builds an arena object holding the projected fields of `obj`.
+// Builds an arena object holding the projected fields of `obj`. Member keys
+// are views of the projection's own keys (it outlives every evaluation), so
+// a record costs no allocation beyond one arena array per object level.
 struct ProjectionAccess {
   template <typename Obj, typename Node>
   static bool Extract(Obj& obj, const Node& node, Arena* arena, Value* out) {
-    std::vector<Member> members;
-    members.reserve(node.fields.size());
+    Member* members = arena->AllocateArray<Member>(node.fields.size());
+    size_t n = 0;
     for (const auto& [key, child] : node.fields) {
       ondemand::value v;
       auto err = obj.find_field_unordered(key).get(v);
@@ -132,11 +134,9 @@ struct ProjectionAccess {
           if (!Materialize(v, arena, &got)) return false;
         }
       }
-      members.push_back({arena->CopyString(key), got});
+      new (&members[n++]) Member{std::string_view(key), got};
     }
-    Member* mem = arena->AllocateArray<Member>(members.size());
-    for (size_t i = 0; i < members.size(); ++i) new (&mem[i]) Member(members[i]);
-    *out = Value::Object(mem, members.size());
+    *out = Value::Object(members, n);
     return true;
   }
 };
