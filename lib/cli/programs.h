@@ -10,6 +10,7 @@ namespace govstream::cli {
 
 const ProgramSpec& StreamFilterSpec();
 const ProgramSpec& StreamAggSpec();
+const ProgramSpec& StreamWindowSpec();
 
 }  // namespace govstream::cli
 
