@@ -21,6 +21,7 @@ bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& reco
     agg::AppendCanonical(v, canonical);
     (*key_json)[i].assign(*canonical, at, std::string::npos);
   }
+  *canonical += keys.empty() ? "[]" : "]";
   return true;
 }
 

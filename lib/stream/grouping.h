@@ -26,7 +26,7 @@ struct AggSkips {
 };
 
 // Evaluates the keys on `record`: *canonical gets the canonical encoding of
-// the key values as a JSON array (identifies the group), key_json[i] the JSON
+// the key values as a JSON array, "[]" without keys (identifies the group), key_json[i] the JSON
 // text of key i. A key with no output is null, as in jq. False when a key's
 // evaluation failed (*error says why).
 bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& record, expr::Arena* arena,

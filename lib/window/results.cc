@@ -25,7 +25,7 @@ void ResultBatch::Flush(const KeyTable& keys, const std::function<void(const Res
     // Order keys as jq orders their values: parse each distinct key once.
     expr::Arena arena;
     absl::flat_hash_map<KeyId, expr::Value> parsed;
-    auto value_of = [&](KeyId id) -> const expr::Value& {
+    auto value_of = [&](KeyId id) -> expr::Value {
       auto it = parsed.find(id);
       if (it != parsed.end()) return it->second;
       expr::Value v;
