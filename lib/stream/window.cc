@@ -39,7 +39,9 @@ bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena
     return false;
   }
   if (v.is_number()) {
-    if (time::EpochToMs(v.number(), o.time_unit, t)) return true;
+    if (time::EpochToMs(v.number(), o.time_unit, t) && *t > window::kMinTime / 2 && *t < window::kMaxTime / 2) {
+      return true;
+    }
     *reason = "bad time value ";
     expr::AppendJson(v, reason);
     reason->append(": epoch number out of range; record skipped");

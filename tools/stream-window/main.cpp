@@ -44,6 +44,13 @@ int main(int argc, char** argv) {
     return gs::cli::kExitOk;
   }
 
+  // Durations up to 1000 years (so that time arithmetic cannot overflow).
+  constexpr int64_t kMaxDurationMs = int64_t{365'000} * 86'400'000;
+  for (const char* o : {"tumbling", "sliding", "slide", "session", "offset", "max-delay", "allowed-lateness",
+                        "idle-timeout", "every"}) {
+    if (args.duration_ms(o, 0) > kMaxDurationMs) return Usage(fmt::format("--{} must be at most 365000d", o));
+  }
+
   // The window.
   gs::window::WindowSpec w;
   int kinds = 0;
