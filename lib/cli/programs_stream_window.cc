@@ -179,7 +179,12 @@ const ProgramSpec& StreamWindowSpec() {
          "is late: within --allowed-lateness of the window end it is added and the window's "
          "result is written again, marked update; later still it is not aggregated, but "
          "counted, reported on standard error at exit (and in --stats as late_dropped), and "
-         "written to --late-output FILE as it was read.\n"
+         "written to --late-output FILE as it was read. A record late for some of the "
+         "sliding windows that contain it is still added to those not yet past their "
+         "lateness (as in Flink); it is dropped only when it is too late for all of them. "
+         "When a late record merges session windows, the merged session is written as an "
+         "update and supersedes the results of the sessions it joined. first and last "
+         "follow arrival order.\n"
          "\n"
          "With --idle-timeout DUR the watermark advances while input is idle (see the "
          "option). In processing time the watermark is the wall clock: windows fire on time "
@@ -193,6 +198,17 @@ const ProgramSpec& StreamWindowSpec() {
         {"AGGREGATE FUNCTIONS", FunctionsText()},
     };
     s.exit_codes = CommonExitCodes();
+    for (ExitCodeSpec& e : s.exit_codes) {
+      if (e.code == kExitSkipped) {
+        e.meaning = "Finished, but some input lines were skipped (invalid JSON, invalid UTF-8, too long, "
+                    "an evaluation error, or a missing or unparseable time); each was reported on "
+                    "standard error. Late records alone do not change the exit status (they are "
+                    "counted and reported).";
+      } else if (e.code == kExitData) {
+        e.meaning = "With --strict: stopped at the first bad line, evaluation error or record without "
+                    "a usable time (the windows so far are written).";
+      }
+    }
     s.examples = {
         {"5xx responses per minute per host:",
          "stream-filter '.status >= 500' access.json | stream-window --tumbling 1m --time .ts --by .host count"},

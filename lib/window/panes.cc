@@ -19,8 +19,9 @@ Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
   const int64_t ps = AlignDown(t, pane_, offset_);
   KeyEntry& ke = ctx_.keys->at(key);
   if (ke.cached_bucket != nullptr && ke.cached_slot == ps) {
-    auto* b = static_cast<Bucket*>(ke.cached_bucket);
+    auto* b = static_cast<PaneBucket*>(ke.cached_bucket);
     b->changed = true;
+    if (b->pushed) MarkDirty(key);
     return b;
   }
   if (LastEnd(ps) + lateness_ <= watermark) return nullptr;  // every window containing t has expired
@@ -48,8 +49,10 @@ Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
     pane->buckets.push_back(std::move(b));
     ctx_.keys->Ref(key);
     ++bucket_count_;
+    if (pane_ != size_ && ps < pushed_until_) MarkDirty(key);
   }
-  Bucket* b = it->second;
+  auto* b = static_cast<PaneBucket*>(it->second);
+  if (b->pushed) MarkDirty(key);
   ke.cached_slot = ps;
   ke.cached_bucket = b;
   b->changed = true;
@@ -125,9 +128,88 @@ void PaneAssigner::Fire(int64_t upto, ResultBatch* out) {
   }
   std::sort(ends.begin(), ends.end());
   ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
-  for (int64_t e : ends) EmitWindow(e, Mark::kFinal, nullptr, false, out);
+  for (int64_t e : ends) {
+    if (pane_ == size_) {
+      EmitWindow(e, Mark::kFinal, nullptr, false, out);
+    } else {
+      FireSliding(e, out);
+    }
+  }
   fired_until_ = std::max(fired_until_, upto);
   Recompute();
+}
+
+namespace {
+
+void MergeInto(States* acc, const States& src) {
+  if (acc->empty()) {
+    acc->reserve(src.size());
+    for (const auto& s : src) acc->push_back(s->NewEmpty());
+  }
+  for (size_t i = 0; i < src.size(); ++i) (*acc)[i]->Merge(*src[i]);
+}
+
+}  // namespace
+
+void PaneAssigner::FireSliding(int64_t end, ResultBatch* out) {
+  const int64_t start = end - size_;
+  // Push the panes that entered the window since the last firing.
+  for (auto it = panes_.lower_bound(std::max(pushed_until_, start)); it != panes_.end() && it->first < end; ++it) {
+    for (const auto& bucket : it->second.buckets) {
+      auto* b = static_cast<PaneBucket*>(bucket.get());
+      Stacks& st = stacks_[b->key];
+      if (!st.dirty) {
+        st.back.emplace_back(b->pane_start, b);
+        MergeInto(&st.back_agg, b->states);
+      }
+      b->pushed = true;
+    }
+  }
+  pushed_until_ = std::max(pushed_until_, end);
+  std::vector<KeyId> gone;
+  for (auto& [key, st] : stacks_) {
+    if (st.dirty) {  // rebuild from the window's panes
+      st = Stacks();
+      for (auto it = panes_.lower_bound(start); it != panes_.end() && it->first < end; ++it) {
+        auto f = it->second.index.find(key);
+        if (f == it->second.index.end()) continue;
+        auto* b = static_cast<PaneBucket*>(f->second);
+        st.back.emplace_back(b->pane_start, b);
+        MergeInto(&st.back_agg, b->states);
+        b->pushed = true;
+      }
+    }
+    // Evict the panes that left the window.
+    for (;;) {
+      if (st.front.empty()) {
+        if (st.back.empty() || st.back.front().first >= start) break;
+        // Flip: suffix aggregates of the back panes still in the window,
+        // newest first (panes that left are never read: they may be purged).
+        States acc;
+        for (size_t i = st.back.size(); i-- > 0;) {
+          if (st.back[i].first < start) break;
+          MergeInto(&acc, st.back[i].second->states);
+          Stacks::Entry e{st.back[i].first, {}};
+          MergeInto(&e.agg, acc);
+          st.front.push_back(std::move(e));
+        }
+        st.back.clear();
+        st.back_agg.clear();
+        continue;
+      }
+      if (st.front.back().start >= start) break;
+      st.front.pop_back();
+    }
+    if (st.front.empty() && st.back.empty()) {
+      gone.push_back(key);
+      continue;
+    }
+    auto result = std::make_unique<States>();
+    if (!st.front.empty()) MergeInto(result.get(), st.front.back().agg);
+    if (!st.back.empty()) MergeInto(result.get(), st.back_agg);
+    out->AddOwned(start, end, key, Mark::kFinal, std::move(result));
+  }
+  for (KeyId key : gone) stacks_.erase(key);
 }
 
 void PaneAssigner::Recompute() {
@@ -203,6 +285,12 @@ size_t PaneAssigner::MemoryBytes() const {
     bytes += sizeof(Pane) + 4 * sizeof(void*) + pane.buckets.capacity() * sizeof(void*) +
              pane.index.capacity() * (sizeof(KeyId) + sizeof(void*) + 1);
     for (const auto& b : pane.buckets) bytes += sizeof(PaneBucket) + StatesMemoryBytes(b->states);
+  }
+  bytes += stacks_.capacity() * (sizeof(KeyId) + sizeof(Stacks) + 1);
+  for (const auto& [key, st] : stacks_) {
+    bytes += st.back.capacity() * sizeof(st.back[0]) + StatesMemoryBytes(st.back_agg) +
+             st.front.capacity() * sizeof(Stacks::Entry);
+    for (const auto& e : st.front) bytes += StatesMemoryBytes(e.agg);
   }
   return bytes;
 }

@@ -6,7 +6,18 @@
 // merging the buckets of its size/pane panes per key; for tumbling windows
 // (one pane per window) the pane's states are reported as they are. A pane
 // is purged once the last window containing it is past its allowed
-// lateness. Not thread-safe.
+// lateness.
+//
+// Final results of sliding windows, which fire in end order, come from a
+// "two stacks" aggregation per key (one per key with data in the window):
+// panes are pushed onto a back stack with a running aggregate; when the
+// oldest pane must leave and the front stack is empty, the back stack is
+// turned into suffix aggregates (the front stack). Each pane is then merged
+// a constant number of times, so firing costs O(keys) merges per window,
+// not O(keys x size/slide). A pane that changes after it was pushed (a
+// record behind the watermark) marks its key for a rebuild from the panes.
+// Early results and late updates merge the window's panes directly.
+// Not thread-safe.
 #ifndef GOVSTREAM_WINDOW_PANES_H_
 #define GOVSTREAM_WINDOW_PANES_H_
 
@@ -43,7 +54,20 @@ class PaneAssigner final : public Assigner {
   };
   struct PaneBucket : Bucket {
     int64_t pane_start = 0;
+    bool pushed = false;  // in some key's two stacks
   };
+  struct Stacks {
+    struct Entry {
+      int64_t start;
+      States agg;  // this pane merged with every newer pane of the front
+    };
+    std::vector<Entry> front;  // back() is the oldest pane
+    std::vector<std::pair<int64_t, const PaneBucket*>> back;  // oldest first
+    States back_agg;  // all of `back` merged
+    bool dirty = false;
+  };
+  void FireSliding(int64_t end, ResultBatch* out);
+  void MarkDirty(KeyId key) { stacks_[key].dirty = true; }
   // The last window end (on the slide grid) whose window contains the pane.
   int64_t LastEnd(int64_t pane_start) const { return AlignDown(pane_start + size_, slide_, offset_); }
   // The first window end > t on the slide grid.
@@ -63,6 +87,8 @@ class PaneAssigner final : public Assigner {
   int64_t next_fire_ = kMaxTime;
   int64_t next_purge_ = kMaxTime;
   size_t bucket_count_ = 0;
+  absl::flat_hash_map<KeyId, Stacks> stacks_;  // sliding only
+  int64_t pushed_until_ = kMinTime;            // panes before this were pushed
 };
 
 }  // namespace govstream::window

@@ -3,6 +3,8 @@
 // count and sum(.v), fed directly (no JSON).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -281,4 +283,63 @@ TEST_CASE("max groups folds new keys into (other) and forgets purged keys", "[wi
   h.Feed(150, "f", 1);  // live keys: (other) only, so f is a key of its own
   h.op().Finish();
   CHECK(h.Take() == Lines{"100..200 \"f\" 1 1 final", "100..200 \"(other)\" 1 1 final"});
+}
+
+TEST_CASE("sliding: a record behind the watermark in a pane already aggregated is counted in the open windows",
+          "[window]") {
+  Harness h(Sliding(100, 50));
+  h.Feed(10, "a", 1);
+  h.Feed(60, "a", 1);  // fires [-50, 50): the pane [0, 50) is now in a's running aggregates
+  CHECK(h.Take() == Lines{"-50..50 \"a\" 1 1 final"});
+  REQUIRE(h.Feed(20, "a", 5));  // late for [-50, 50), still in time for [0, 100)
+  CHECK(h.Take().empty());      // [-50, 50) is past its lateness (0): no update
+  h.Feed(100, "a", 1);
+  CHECK(h.Take() == Lines{"0..100 \"a\" 3 7 final"});
+}
+
+TEST_CASE("sliding: final results equal a brute-force count over random keys, gaps and disorder", "[window]") {
+  struct Shape {
+    int64_t size, slide, delay;
+  };
+  for (Shape shape : {Shape{100, 10, 0}, Shape{100, 30, 25}, Shape{60, 60, 5}, Shape{250, 50, 40}}) {
+    INFO("size " << shape.size << " slide " << shape.slide << " delay " << shape.delay);
+    uint64_t seed = 12345;
+    auto rnd = [&seed](uint64_t n) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      return (seed >> 33) % n;
+    };
+    // Times with bursts and long gaps; arrival shuffled within `delay`.
+    std::vector<std::pair<int64_t, int64_t>> arrivals;  // (arrival key, time)
+    std::vector<std::pair<int64_t, std::string>> recs;
+    int64_t t = -500;
+    for (int i = 0; i < 3000; ++i) {
+      t += rnd(10) == 0 ? static_cast<int64_t>(rnd(700)) : static_cast<int64_t>(rnd(4));
+      std::string key = std::string(1, static_cast<char>('a' + rnd(i % 500 < 250 ? 3 : 9)));
+      int64_t arrival = t + static_cast<int64_t>(shape.delay > 0 ? rnd(static_cast<uint64_t>(shape.delay)) : 0);
+      arrivals.emplace_back(arrival * 4096 + i, static_cast<int64_t>(recs.size()));
+      recs.emplace_back(t, key);
+    }
+    std::sort(arrivals.begin(), arrivals.end());
+    Harness h(Sliding(shape.size, shape.slide), shape.delay);
+    for (const auto& [a, idx] : arrivals) REQUIRE(h.Feed(recs[idx].first, recs[idx].second, 1));
+    h.op().Finish();
+    std::map<std::pair<int64_t, std::string>, int> want;
+    for (const auto& [rt, key] : recs) {
+      for (int64_t e = gw::AlignDown(rt, shape.slide, 0) + shape.slide; e <= rt + shape.size; e += shape.slide) {
+        ++want[{e, key}];
+      }
+    }
+    std::map<std::pair<int64_t, std::string>, int> got;
+    for (const std::string& line : h.Take()) {
+      // "start..end "key" count sum final"
+      size_t dots = line.find("..");
+      size_t sp = line.find(' ');
+      int64_t end = std::stoll(line.substr(dots + 2, sp - dots - 2));
+      size_t q2 = line.find('"', sp + 2);
+      std::string key = line.substr(sp + 2, q2 - sp - 2);
+      CHECK(line.substr(line.size() - 5) == "final");
+      got[{end, key}] += std::stoi(line.substr(q2 + 2));
+    }
+    CHECK(got == want);
+  }
 }
