@@ -48,13 +48,13 @@ class PaneAssigner final : public Assigner {
   size_t MemoryBytes() const override;
 
  private:
-  struct Pane {
-    std::vector<std::unique_ptr<Bucket>> buckets;
-    absl::flat_hash_map<KeyId, Bucket*> index;
-  };
   struct PaneBucket : Bucket {
     int64_t pane_start = 0;
     bool pushed = false;  // in some key's two stacks
+  };
+  struct Pane {
+    std::vector<std::unique_ptr<PaneBucket>> buckets;
+    absl::flat_hash_map<KeyId, PaneBucket*> index;
   };
   struct Stacks {
     struct Entry {

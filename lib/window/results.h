@@ -31,7 +31,10 @@ enum class Mark { kFinal, kEarly, kUpdate };
 std::string_view MarkName(Mark mark);
 
 // One key's aggregate states in one pane, session or count window.
+// Assigners extend it (pane, session, count window); owned through the
+// derived type or through this base (hence the virtual destructor).
 struct Bucket {
+  virtual ~Bucket() = default;
   KeyId key = 0;
   bool changed = false;  // fed since the last early emission
   States states;
