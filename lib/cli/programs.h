@@ -10,6 +10,7 @@ namespace govstream::cli {
 
 const ProgramSpec& StreamFilterSpec();
 const ProgramSpec& StreamAggSpec();
+const ProgramSpec& StreamWindowSpec();
 const ProgramSpec& MqBrokerSpec();
 const ProgramSpec& MqPubSpec();
 const ProgramSpec& MqSubSpec();

@@ -61,7 +61,7 @@ std::vector<ExitCodeSpec> CommonExitCodes() {
       {kExitIo, "An input file could not be opened or read, or output could "
                 "not be written (other files are still processed)."},
       {kExitInterrupted, "Interrupted by SIGINT or SIGTERM; pending output was "
-                         "flushed (stream-agg first writes its current results)."},
+                         "flushed (stream-agg first writes its current results, stream-window those of every open window)."},
   };
 }
 
@@ -84,8 +84,8 @@ std::vector<OptionSpec> CommonClientOptions() {
 }
 
 const std::vector<const ProgramSpec*>& AllPrograms() {
-  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec(), &MqBrokerSpec(),
-                                                       &MqPubSpec(), &MqSubSpec()};
+  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec(), &StreamWindowSpec(),
+                                                       &MqBrokerSpec(), &MqPubSpec(), &MqSubSpec()};
   return kAll;
 }
 

@@ -19,7 +19,7 @@
 #include "mq/queue.h"
 #include "mq/topic.h"
 #include "mq/transport.h"
-#include "time/rfc3339.h"
+#include "time/timestamp.h"
 
 namespace govstream::mq {
 namespace {

@@ -15,7 +15,7 @@
 #include "mq/protocol.h"
 #include "mq/topic.h"
 #include "mq/transport.h"
-#include "time/rfc3339.h"
+#include "time/timestamp.h"
 
 namespace govstream::mq {
 namespace {

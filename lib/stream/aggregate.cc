@@ -6,20 +6,15 @@
 #include <chrono>
 #include <memory>
 
-#include "agg/canonical.h"
 #include "agg/groups.h"
 #include "expr/json.h"
 #include "expr/projection.h"
 #include "io/signals.h"
+#include "stream/grouping.h"
 #include "stream/records.h"
 
 namespace govstream::stream {
 namespace {
-
-struct Skips {
-  uint64_t missing = 0;
-  uint64_t wrong_type = 0;
-};
 
 // Writes one snapshot of the table.
 class Emitter {
@@ -46,19 +41,7 @@ class Emitter {
     for (const agg::Group* g : groups) {
       Row row;
       row.json += '{';
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (i > 0) row.json += ',';
-        AppendField(keys[i].output_name, &row.json);
-        row.json += g->key_json[i];
-        if (i == sort_index) row.sort_json = g->key_json[i];
-      }
-      for (size_t i = 0; i < aggs.size(); ++i) {
-        if (i > 0 || !keys.empty()) row.json += ',';
-        AppendField(aggs[i].output_name, &row.json);
-        size_t at = row.json.size();
-        g->states[i]->AppendResult(&row.json);
-        if (keys.size() + i == sort_index) row.sort_json = row.json.substr(at);
-      }
+      AppendGroupFields(keys, g->key_json, aggs, g->states, &row.json, sort_index, &row.sort_json);
       row.json += "}\n";
       rows.push_back(std::move(row));
     }
@@ -95,11 +78,6 @@ class Emitter {
   }
 
  private:
-  static void AppendField(const std::string& name, std::string* out) {
-    *out += '"';
-    *out += io::JsonEscape(name);
-    *out += "\":";
-  }
   const AggregateOptions& o_;
   io::OutputWriter* out_;
 };
@@ -112,7 +90,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   const auto& aggs = *o.aggs;
   agg::GroupTable table(o.aggs, keys.size(), o.max_groups);
   Emitter emitter(o, out);
-  std::vector<Skips> skips(aggs.size());
+  std::vector<AggSkips> skips(aggs.size());
   uint64_t records_out = 0;
   uint64_t since_snapshot = 0;
   bool overflow_reported = false;
@@ -171,22 +149,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     const io::LineReader& lines = records.lines();
     progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
     // Group key: the canonical encoding of the key values, as a JSON array.
-    canonical.clear();
-    bool failed = false;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      expr::Value v;
-      expr::Expression::Result r = keys[i].expr->Eval(records.value(), records.arena(), &v, &error);
-      if (r == expr::Expression::Result::kError) {
-        failed = true;
-        break;
-      }
-      if (r == expr::Expression::Result::kEmpty) v = expr::Value::Null();
-      canonical += i == 0 ? '[' : ',';
-      size_t at = canonical.size();
-      agg::AppendCanonical(v, &canonical);
-      key_json[i].assign(canonical, at, std::string::npos);
-    }
-    if (failed) {
+    if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
       continue;
     }
@@ -196,28 +159,10 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
       reporter->Error(fmt::format("more than {} groups (--max-groups): further new groups are counted under "
                                   "the key \"{}\"", o.max_groups, agg::kOverflowKey));
     }
-    for (size_t i = 0; i < aggs.size(); ++i) {
-      const agg::AggSpec& a = aggs[i];
-      if (!a.arg) {
-        g->states[i]->Add(expr::Value::Null());
-        continue;
-      }
-      expr::Value v;
-      expr::Expression::Result r = a.arg->Eval(records.value(), records.arena(), &v, &error);
-      if (r == expr::Expression::Result::kError) {
-        ++skips[i].wrong_type;
-        if (o.input.strict) {
-          records.ReportCurrent(io::Problem::kEvalError, a.output_name + ": " + error);
-          failed = true;
-          break;
-        }
-      } else if (r == expr::Expression::Result::kEmpty || v.is_null()) {
-        ++skips[i].missing;
-      } else if (!g->states[i]->Add(v)) {
-        ++skips[i].wrong_type;
-      }
+    if (!FeedAggregates(aggs, records.value(), records.arena(), g->states, o.input.strict, &skips, &error)) {
+      records.ReportCurrent(io::Problem::kEvalError, error);
+      break;  // --strict
     }
-    if (failed) break;  // --strict
     ++since_snapshot;
     if (o.every != 0 && since_snapshot >= o.every) snapshot();
     if (o.interval_ms > 0 && (records.records() & 63) == 0) maybe_tick();
@@ -232,13 +177,9 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   out->Flush();
   reporter->Finish();
   if (o.input.stats) {
-    std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{},\"skipped\":{{",
-                                    table.size(), table.MemoryBytes(), table.overflow_keys());
-    for (size_t i = 0; i < aggs.size(); ++i) {
-      extra += fmt::format("{}\"{}\":{{\"missing\":{},\"wrong_type\":{}}}", i ? "," : "",
-                           io::JsonEscape(aggs[i].output_name), skips[i].missing, skips[i].wrong_type);
-    }
-    extra += "}";
+    std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{}", table.size(),
+                                    table.MemoryBytes(), table.overflow_keys());
+    extra += SkipsJson(aggs, skips);
     stats.records_in = records.records();
     stats.records_out = records_out;
     stats.bytes_in = lines.bytes_read();

@@ -11,7 +11,7 @@
 #include "mq/protocol.h"
 #include "mq/queue.h"
 #include "mq/topic.h"
-#include "time/rfc3339.h"
+#include "time/timestamp.h"
 
 namespace gm = govstream::mq;
 namespace gp = govstream::mq::proto;

@@ -37,3 +37,134 @@ TEST_CASE("durations format back to the shortest form", "[time]") {
     CHECK(ParseDurationMs(FormatDurationMs(ms)) == ms);
   }
 }
+
+// ---- timestamps (time/timestamp.h)
+
+#include "time/timestamp.h"
+
+using govstream::time::DaysFromCivil;
+using govstream::time::EpochToMs;
+using govstream::time::FormatRfc3339;
+using govstream::time::ParseRfc3339;
+using govstream::time::TimeFormat;
+using govstream::time::TimeUnit;
+
+namespace {
+
+int64_t Rfc(const char* text) {
+  int64_t ms = 0;
+  std::string error;
+  INFO(text);
+  REQUIRE(ParseRfc3339(text, &ms, &error));
+  return ms;
+}
+
+int64_t WithFormat(const char* format, const char* text) {
+  TimeFormat f;
+  REQUIRE(TimeFormat::Compile(format, &f).ok());
+  int64_t ms = 0;
+  std::string error;
+  INFO(format << " on " << text << ": " << error);
+  REQUIRE(f.Parse(text, &ms, &error));
+  return ms;
+}
+
+}  // namespace
+
+TEST_CASE("civil dates count days from the epoch", "[time]") {
+  CHECK(DaysFromCivil(1970, 1, 1) == 0);
+  CHECK(DaysFromCivil(1970, 1, 2) == 1);
+  CHECK(DaysFromCivil(1969, 12, 31) == -1);
+  CHECK(DaysFromCivil(2000, 3, 1) == 11017);
+  CHECK(DaysFromCivil(2026, 3, 1) == 20513);
+}
+
+TEST_CASE("RFC 3339 timestamps with Z, offsets and fractions", "[time]") {
+  CHECK(Rfc("1970-01-01T00:00:00Z") == 0);
+  CHECK(Rfc("2026-03-01T12:00:05Z") == 1772366405000);
+  CHECK(Rfc("2026-03-01T12:00:05.250Z") == 1772366405250);
+  CHECK(Rfc("2026-03-01T12:00:05.2Z") == 1772366405200);
+  CHECK(Rfc("2026-03-01T12:00:05.123456789Z") == 1772366405123);  // truncated to ms
+  CHECK(Rfc("2026-03-01T13:00:05+01:00") == 1772366405000);
+  CHECK(Rfc("2026-03-01T06:30:05-05:30") == 1772366405000);
+  CHECK(Rfc("2026-03-01T13:00:05+0100") == 1772366405000);
+  CHECK(Rfc("2026-03-01 12:00:05z") == 1772366405000);
+  CHECK(Rfc("2024-02-29T00:00:00Z") == DaysFromCivil(2024, 2, 29) * 86400000);
+  CHECK(Rfc("1969-12-31T23:59:59.500Z") == -500);
+}
+
+TEST_CASE("malformed RFC 3339 timestamps are refused with a reason", "[time]") {
+  for (const char* bad : {"", "2026-03-01", "2026-03-01T12:00:05", "2026-03-01T12:00Z", "2026-13-01T00:00:00Z",
+                          "2023-02-29T00:00:00Z", "2026-03-01T25:00:00Z", "2026-03-01T12:00:05.Z",
+                          "2026-03-01T12:00:05Zjunk", "2026-03-01T12:00:05+1:00", "12/Mar/2026:00:00:00 +0000",
+                          "2026-03-01T12:00:05 Z"}) {
+    int64_t ms = 0;
+    std::string error;
+    INFO(bad);
+    CHECK_FALSE(ParseRfc3339(bad, &ms, &error));
+    CHECK_FALSE(error.empty());
+  }
+}
+
+TEST_CASE("epoch numbers in each unit", "[time]") {
+  int64_t ms = 0;
+  REQUIRE(EpochToMs(1772366405, TimeUnit::kSeconds, &ms));
+  CHECK(ms == 1772366405000);
+  REQUIRE(EpochToMs(1772366405.25, TimeUnit::kSeconds, &ms));
+  CHECK(ms == 1772366405250);
+  REQUIRE(EpochToMs(1772366405250, TimeUnit::kMillis, &ms));
+  CHECK(ms == 1772366405250);
+  REQUIRE(EpochToMs(1772366405250999.0, TimeUnit::kMicros, &ms));
+  CHECK(ms == 1772366405250);
+  REQUIRE(EpochToMs(1.7723664052509e18, TimeUnit::kNanos, &ms));
+  CHECK(ms / 1000 == 1772366405);
+  REQUIRE(EpochToMs(-0.5, TimeUnit::kSeconds, &ms));
+  CHECK(ms == -500);
+  CHECK_FALSE(EpochToMs(1e300, TimeUnit::kSeconds, &ms));
+  CHECK_FALSE(EpochToMs(std::nan(""), TimeUnit::kSeconds, &ms));
+}
+
+TEST_CASE("RFC 3339 formatting in UTC round-trips", "[time]") {
+  CHECK(FormatRfc3339(0) == "1970-01-01T00:00:00Z");
+  CHECK(FormatRfc3339(1772366405000) == "2026-03-01T12:00:05Z");
+  CHECK(FormatRfc3339(1772366405250) == "2026-03-01T12:00:05.250Z");
+  CHECK(FormatRfc3339(-500) == "1969-12-31T23:59:59.500Z");
+  for (int64_t ms : {int64_t{0}, int64_t{951782400000}, int64_t{1709164800123}, int64_t{-86400001},
+                     int64_t{4102444799999}}) {
+    CHECK(Rfc(FormatRfc3339(ms).c_str()) == ms);
+  }
+}
+
+TEST_CASE("strptime-style formats: Apache, syslog, ISO variants", "[time]") {
+  const char* apache = "%d/%b/%Y:%H:%M:%S %z";
+  CHECK(WithFormat(apache, "01/Mar/2026:13:00:05 +0100") == 1772366405000);
+  CHECK(WithFormat(apache, "01/mar/2026:12:00:05 +0000") == 1772366405000);
+  CHECK(WithFormat(apache, "01/Mar/2026:07:00:05 -0500") == 1772366405000);
+  CHECK(WithFormat("%Y-%m-%dT%H:%M:%S.%f%z", "2026-03-01T12:00:05.25Z") == 1772366405250);
+  CHECK(WithFormat("%F %T", "2026-03-01 12:00:05") == 1772366405000);
+  CHECK(WithFormat("%Y %j %T", "2026 060 12:00:05") == 1772366405000);  // 1 March = day 60
+  CHECK(WithFormat("%b %e %T %Y", "Mar  1 12:00:05 2026") == 1772366405000);
+  CHECK(WithFormat("%B %d, %Y %R %Z", "March 01, 2026 12:00 UTC") == 1772366400000);
+  CHECK(WithFormat("%D %T", "03/01/26 12:00:05") == 1772366405000);
+  CHECK(WithFormat("%s", "1772366405") == 1772366405000);
+  CHECK(WithFormat("%H:%M:%S", "00:00:01") == 1000);  // date defaults to the epoch
+  CHECK(WithFormat("100%% %Y", "100% 2026") == DaysFromCivil(2026, 1, 1) * 86400000);
+}
+
+TEST_CASE("strptime-style formats refuse bad formats and non-matching text", "[time]") {
+  TimeFormat f;
+  govstream::Status s = TimeFormat::Compile("%d/%q", &f);
+  CHECK_FALSE(s.ok());
+  CHECK(s.message().find("'%q'") != std::string::npos);
+  CHECK_FALSE(TimeFormat::Compile("%Y%", &f).ok());
+  REQUIRE(TimeFormat::Compile("%d/%b/%Y:%H:%M:%S %z", &f).ok());
+  for (const char* bad : {"", "01/Foo/2026:12:00:05 +0000", "32/Mar/2026:12:00:05 +0000",
+                          "01/Mar/2026:24:00:05 +0000", "01/Mar/2026:12:00:05", "01/Mar/2026:12:00:05 +0000 x",
+                          "2026-03-01T12:00:05Z"}) {
+    int64_t ms = 0;
+    std::string error;
+    INFO(bad);
+    CHECK_FALSE(f.Parse(bad, &ms, &error));
+    CHECK(error.find("does not match --time-format") == 0);
+  }
+}

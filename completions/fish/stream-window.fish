@@ -1,0 +1,33 @@
+# fish completion for stream-window
+# Generated from the govstream option table (lib/cli); do not edit.
+# Regenerate with: stream-window --generate fish
+
+complete -c 'stream-window' -f
+complete -c 'stream-window' -l 'tumbling' -r -f -d 'Tumbling windows of DUR, aligned to the epoch (+ --offset)'
+complete -c 'stream-window' -l 'sliding' -r -f -d 'Sliding (hopping) windows of DUR, one starting every --slide'
+complete -c 'stream-window' -l 'slide' -r -f -d 'With --sliding: how often a window starts (at most the window size)'
+complete -c 'stream-window' -l 'session' -r -f -d 'Session windows per key, closed after GAP without records for the key'
+complete -c 'stream-window' -l 'count' -r -f -d 'Count windows per key: one result for every N records of the key'
+complete -c 'stream-window' -l 'offset' -r -f -d 'Shift tumbling and sliding window boundaries by DUR from the epoch'
+complete -c 'stream-window' -s 'b' -l 'by' -r -f -d 'Group by the value of EXPR (repeatable: one key field each)'
+complete -c 'stream-window' -s 't' -l 'time' -r -f -d 'Event time of a record (RFC 3339 text or epoch number); without it, processing time'
+complete -c 'stream-window' -l 'time-unit' -r -f -a 's ms us ns' -d 'Unit of numeric event times'
+complete -c 'stream-window' -l 'time-format' -r -f -d 'Read string event times with strptime-style directives, e.g. \'%d/%b/%Y:%H:%M:%S %z\''
+complete -c 'stream-window' -l 'max-delay' -r -f -d 'Allowed out-of-orderness: the watermark is the largest event time minus DUR'
+complete -c 'stream-window' -l 'allowed-lateness' -r -f -d 'Keep fired windows DUR longer; a late record then re-emits the window (mark update)'
+complete -c 'stream-window' -l 'late-output' -r -F -d 'Write records later than the allowed lateness to FILE (they are always counted)'
+complete -c 'stream-window' -l 'idle-timeout' -r -f -d 'After DUR without input, advance the watermark with the wall clock'
+complete -c 'stream-window' -l 'emit' -r -f -a 'final changes' -d 'final: one result per window and key when it fires; changes: also early results'
+complete -c 'stream-window' -l 'every' -r -f -d 'With --emit changes: early results for changed open windows every DUR'
+complete -c 'stream-window' -l 'exact' -d 'Exact percentiles (all values kept in memory), as mlr stats1 computes them'
+complete -c 'stream-window' -l 'max-groups' -r -f -d 'At most N live keys; later new keys are folded into one key "(other)"'
+complete -c 'stream-window' -l 'trust-input' -d 'Read each line only as far as the time, keys and values need, without validating the rest'
+complete -c 'stream-window' -l 'list' -d 'List the aggregate functions and exit'
+complete -c 'stream-window' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
+complete -c 'stream-window' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'
+complete -c 'stream-window' -l 'max-line-bytes' -r -f -d 'Longest accepted input line; longer lines are skipped and reported'
+complete -c 'stream-window' -l 'line-buffered' -d 'Flush standard output after every record'
+complete -c 'stream-window' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
+complete -c 'stream-window' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
+complete -c 'stream-window' -s 'h' -l 'help' -d 'Print this help message and exit'
+complete -c 'stream-window' -l 'version' -d 'Display program version information and exit'

@@ -1,0 +1,89 @@
+#include "stream/grouping.h"
+
+#include <fmt/core.h>
+
+#include "agg/canonical.h"
+#include "io/report.h"
+
+namespace govstream::stream {
+
+bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& record, expr::Arena* arena,
+                  std::string* canonical, std::vector<std::string>* key_json, std::string* error) {
+  canonical->clear();
+  key_json->resize(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    expr::Value v;
+    expr::Expression::Result r = keys[i].expr->Eval(record, arena, &v, error);
+    if (r == expr::Expression::Result::kError) return false;
+    if (r == expr::Expression::Result::kEmpty) v = expr::Value::Null();
+    *canonical += i == 0 ? '[' : ',';
+    size_t at = canonical->size();
+    agg::AppendCanonical(v, canonical);
+    (*key_json)[i].assign(*canonical, at, std::string::npos);
+  }
+  *canonical += keys.empty() ? "[]" : "]";
+  return true;
+}
+
+bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
+                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict,
+                    std::vector<AggSkips>* skips, std::string* error) {
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    const agg::AggSpec& a = aggs[i];
+    if (!a.arg) {
+      states[i]->Add(expr::Value::Null());
+      continue;
+    }
+    expr::Value v;
+    expr::Expression::Result r = a.arg->Eval(record, arena, &v, error);
+    if (r == expr::Expression::Result::kError) {
+      ++(*skips)[i].wrong_type;
+      if (strict) {
+        *error = a.output_name + ": " + *error;
+        return false;
+      }
+    } else if (r == expr::Expression::Result::kEmpty || v.is_null()) {
+      ++(*skips)[i].missing;
+    } else if (!states[i]->Add(v)) {
+      ++(*skips)[i].wrong_type;
+    }
+  }
+  return true;
+}
+
+void AppendFieldName(std::string_view name, std::string* out) {
+  *out += '"';
+  *out += io::JsonEscape(name);
+  *out += "\":";
+}
+
+void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<std::string>& key_json,
+                       const std::vector<agg::AggSpec>& aggs,
+                       const std::vector<std::unique_ptr<agg::State>>& states, std::string* out,
+                       size_t capture_index, std::string* captured) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) *out += ',';
+    AppendFieldName(keys[i].output_name, out);
+    *out += key_json[i];
+    if (captured != nullptr && i == capture_index) *captured = key_json[i];
+  }
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    if (i > 0 || !keys.empty()) *out += ',';
+    AppendFieldName(aggs[i].output_name, out);
+    size_t at = out->size();
+    states[i]->AppendResult(out);
+    if (captured != nullptr && keys.size() + i == capture_index) *captured = out->substr(at);
+  }
+}
+
+std::string SkipsJson(const std::vector<agg::AggSpec>& aggs, const std::vector<AggSkips>& skips) {
+  std::string extra = ",\"skipped\":{";
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    extra += fmt::format("{}\"{}\":{{\"missing\":{},\"wrong_type\":{}}}", i ? "," : "",
+                         io::JsonEscape(aggs[i].output_name), skips[i].missing, skips[i].wrong_type);
+  }
+  extra += "}";
+  return extra;
+}
+
+}  // namespace govstream::stream

@@ -1,0 +1,60 @@
+// Grouping helpers shared by stream-agg and stream-window: evaluating the
+// --by keys of a record into its canonical group key, feeding the
+// aggregates' values to a group's states (counting skipped values), and
+// writing a group's key and aggregate fields as JSON.
+//
+// Pure functions over caller-owned data; thread-compatible (no shared
+// state). Failures are reported as return values, never exceptions.
+#ifndef GOVSTREAM_STREAM_GROUPING_H_
+#define GOVSTREAM_STREAM_GROUPING_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agg/spec.h"
+#include "expr/value.h"
+
+namespace govstream::stream {
+
+// Values an aggregate did not take: missing (null, or no output) or of a
+// type the function skips (and evaluation errors without --strict).
+struct AggSkips {
+  uint64_t missing = 0;
+  uint64_t wrong_type = 0;
+};
+
+// Evaluates the keys on `record`: *canonical gets the canonical encoding of
+// the key values as a JSON array, "[]" without keys (identifies the group), key_json[i] the JSON
+// text of key i. A key with no output is null, as in jq. False when a key's
+// evaluation failed (*error says why).
+bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& record, expr::Arena* arena,
+                  std::string* canonical, std::vector<std::string>* key_json, std::string* error);
+
+// Feeds each aggregate's value for `record` to states[i]. Missing values and
+// values of the wrong type are counted in (*skips)[i], never fed. With
+// `strict`, the first evaluation error stops feeding: returns false with
+// *error = "NAME: reason" (the caller reports it); otherwise true.
+bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
+                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict,
+                    std::vector<AggSkips>* skips, std::string* error);
+
+// Appends "NAME": (escaped) to out.
+void AppendFieldName(std::string_view name, std::string* out);
+
+// Appends `"key":value,...,"agg":result,...` (no braces) for one group. If
+// `captured` is set, the JSON of output field number `capture_index` (keys
+// first, then aggregates) is also copied there.
+void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<std::string>& key_json,
+                       const std::vector<agg::AggSpec>& aggs,
+                       const std::vector<std::unique_ptr<agg::State>>& states, std::string* out,
+                       size_t capture_index = SIZE_MAX, std::string* captured = nullptr);
+
+// The --stats member "skipped":{"NAME":{"missing":N,"wrong_type":N},...}
+// (written as ,"skipped":{...}).
+std::string SkipsJson(const std::vector<agg::AggSpec>& aggs, const std::vector<AggSkips>& skips);
+
+}  // namespace govstream::stream
+
+#endif  // GOVSTREAM_STREAM_GROUPING_H_

@@ -1,0 +1,246 @@
+#include "stream/window.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+
+#include "expr/json.h"
+#include "agg/groups.h"
+#include "expr/projection.h"
+#include "io/signals.h"
+#include "stream/grouping.h"
+#include "time/duration.h"
+#include "window/operator.h"
+
+namespace govstream::stream {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The event time of a record, or false with the reason.
+bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena* arena, int64_t* t,
+               std::string* reason) {
+  expr::Value v;
+  std::string error;
+  const std::string& text = o.time_expr->text();
+  expr::Expression::Result r = o.time_expr->Eval(record, arena, &v, &error);
+  if (r == expr::Expression::Result::kError) {
+    *reason = "--time " + text + ": " + error + "; record skipped";
+    return false;
+  }
+  if (r == expr::Expression::Result::kEmpty || v.is_null()) {
+    *reason = "no time value (--time " + text + " is missing or null); record skipped";
+    return false;
+  }
+  if (v.is_number()) {
+    if (time::EpochToMs(v.number(), o.time_unit, t) && *t > window::kMinTime / 2 && *t < window::kMaxTime / 2) {
+      return true;
+    }
+    *reason = "bad time value ";
+    expr::AppendJson(v, reason);
+    reason->append(": epoch number out of range; record skipped");
+    return false;
+  }
+  if (v.is_string()) {
+    bool ok = o.time_format != nullptr ? o.time_format->Parse(v.string(), t, &error)
+                                       : time::ParseRfc3339(v.string(), t, &error);
+    if (ok && *t > window::kMinTime / 2 && *t < window::kMaxTime / 2) return true;
+    if (ok) error = "out of range";
+    *reason = "bad time value ";
+    std::string shown;
+    expr::AppendJson(v, &shown);
+    if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+    reason->append(shown);
+    reason->append(": ");
+    reason->append(error);
+    reason->append("; record skipped");
+    return false;
+  }
+  *reason = "bad time value ";
+  std::string shown;
+  expr::AppendJson(v, &shown);
+  if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+  reason->append(shown);
+  reason->append(": not a string or number; record skipped");
+  return false;
+}
+
+}  // namespace
+
+WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+  WindowRunResult result;
+  const auto& keys = *o.keys;
+  const auto& aggs = *o.aggs;
+  const bool processing = o.time_expr == nullptr;
+  const bool need_clock = processing || o.idle_timeout_ms > 0;
+
+  window::OperatorOptions oo;
+  oo.window = o.window;
+  oo.aggs = o.aggs;
+  oo.key_fields = keys.size();
+  oo.max_groups = o.max_groups;
+  oo.processing_time = processing;
+  oo.max_delay_ms = o.max_delay_ms;
+  oo.idle_timeout_ms = o.idle_timeout_ms;
+  oo.every_ms = o.every_ms;
+
+  std::string line;
+  window::WindowOperator op(oo, [&](const window::Result& r, const window::KeyEntry& k) {
+    line.clear();
+    line += "{\"window_start\":\"";
+    time::AppendRfc3339(r.start, &line);
+    line += "\",\"window_end\":\"";
+    time::AppendRfc3339(r.end, &line);
+    line += "\",";
+    AppendGroupFields(keys, k.key_json, aggs, *r.states, &line);
+    line += ",\"mark\":\"";
+    line += window::MarkName(r.mark);
+    line += "\"}\n";
+    out->Write(line);
+    if (o.input.line_buffered) out->Flush();
+  });
+
+  RecordReader::Options ro;
+  ro.max_line_bytes = o.input.max_line_bytes;
+  ro.strict = o.input.strict;
+  ro.before_block = [out, &o] {
+    out->Flush();
+    if (o.late_output != nullptr) o.late_output->Flush();
+  };
+  if (need_clock) {
+    int64_t tick = 100;
+    if (o.idle_timeout_ms > 0) tick = std::min<int64_t>(tick, std::max<int64_t>(o.idle_timeout_ms / 2, 10));
+    if (processing) {
+      int64_t unit = o.window.kind == window::Kind::kSession ? o.window.gap_ms
+                     : o.window.kind == window::Kind::kSliding ? std::min(o.window.slide_ms, o.window.size_ms)
+                                                               : o.window.size_ms;
+      if (unit > 0) tick = std::min<int64_t>(tick, std::max<int64_t>(unit / 4, 10));
+    }
+    ro.idle_tick_ms = tick;
+    ro.on_idle_tick = [&] {
+      op.OnWallClock(WallMs());
+      out->Flush();
+      return !out->failed();
+    };
+  }
+  std::unique_ptr<expr::Projection> projection;
+  if (o.input.trust_input) {
+    std::vector<const expr::Expression*> used;
+    if (o.time_expr != nullptr) used.push_back(o.time_expr);
+    for (const agg::KeySpec& k : keys) used.push_back(k.expr.get());
+    for (const agg::AggSpec& a : aggs) {
+      if (a.arg) used.push_back(a.arg.get());
+    }
+    projection = expr::Projection::Analyze(used);
+    ro.projection = projection.get();
+  }
+  reporter->set_before_print([out] { out->Flush(); });
+  RecordReader records(o.input.inputs, ro, reporter);
+  io::Stats stats;
+  io::Progress progress(o.input.progress);
+  std::vector<AggSkips> skips(aggs.size());
+  std::string error, canonical, reason;
+  std::vector<std::string> key_json(keys.size());
+  bool overflow_reported = false;
+  window::OperatorStats peak;
+  auto sample = [&] {
+    window::OperatorStats s = op.stats();
+    peak.open_windows = std::max(peak.open_windows, s.open_windows);
+    peak.buckets = std::max(peak.buckets, s.buckets);
+    peak.keys = std::max(peak.keys, s.keys);
+    peak.memory_bytes = std::max(peak.memory_bytes, s.memory_bytes);
+    return s;
+  };
+
+  while (!out->failed() && records.Next()) {
+    const io::LineReader& lines = records.lines();
+    progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+    int64_t t = 0;
+    if (!processing && !EventTime(o, records.value(), records.arena(), &t, &reason)) {
+      if (!records.ReportCurrent(io::Problem::kEvalError, reason)) break;
+      continue;
+    }
+    if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
+      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+      continue;
+    }
+    const int64_t now = need_clock ? WallMs() : 0;
+    const window::States* states = op.Assign(t, now, canonical, key_json);
+    if (states == nullptr) {  // later than the allowed lateness
+      if (o.late_output != nullptr) {
+        o.late_output->Write(records.line());
+        o.late_output->Put('\n');
+      }
+      continue;
+    }
+    if (op.keys_overflowed() && !overflow_reported) {
+      overflow_reported = true;
+      reporter->Error(fmt::format("more than {} groups (--max-groups): further new groups are counted under "
+                                  "the key \"{}\"",
+                                  o.max_groups, agg::kOverflowKey));
+    }
+    if (!FeedAggregates(aggs, records.value(), records.arena(), *states, o.input.strict, &skips, &error)) {
+      records.ReportCurrent(io::Problem::kEvalError, error);
+      op.Commit(now);
+      break;  // --strict
+    }
+    op.Commit(now);
+    if ((records.records() & 0xffff) == 0) sample();
+  }
+
+  const io::LineReader& lines = records.lines();
+  progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  window::OperatorStats before_flush = sample();
+  // End of input, or interrupted: every open window fires (unless the reader
+  // of our output is gone).
+  if (!out->failed()) op.Finish();
+  out->Flush();
+  if (o.late_output != nullptr) o.late_output->Flush();
+  window::OperatorStats s = op.stats();
+  result.late_dropped = s.late_dropped;
+  if (s.late_dropped > 0) {
+    reporter->Error(fmt::format(
+        "{} record{} later than the allowed lateness ({}) not aggregated{}", s.late_dropped,
+        s.late_dropped == 1 ? "" : "s", time::FormatDurationMs(o.window.allowed_lateness_ms),
+        o.late_output != nullptr ? "; written to " + o.late_output_name : " (keep them with --late-output FILE)"));
+  }
+  reporter->Finish();
+  if (o.input.stats) {
+    std::string extra = fmt::format(
+        ",\"results\":{{\"final\":{},\"early\":{},\"update\":{}}},\"late_dropped\":{},\"open_windows\":{},"
+        "\"groups\":{},\"keys\":{},\"memory_bytes\":{},\"peak_open_windows\":{},\"peak_groups\":{},"
+        "\"peak_memory_bytes\":{},\"overflow_keys\":{},\"watermark\":",
+        s.final_results, s.early_results, s.update_results, s.late_dropped, before_flush.open_windows,
+        before_flush.buckets, before_flush.keys, before_flush.memory_bytes, peak.open_windows, peak.buckets,
+        peak.memory_bytes, s.overflow_records);
+    if (before_flush.watermark == window::kMinTime) {
+      extra += "null";
+    } else {
+      extra += '"';
+      time::AppendRfc3339(before_flush.watermark, &extra);
+      extra += '"';
+    }
+    extra += SkipsJson(aggs, skips);
+    stats.records_in = records.records();
+    stats.records_out = s.results;
+    stats.bytes_in = lines.bytes_read();
+    fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
+  }
+  result.source_errors = records.source_errors();
+  result.status = out->failed() ? out->status() : records.status();
+  if (result.status.ok() && o.late_output != nullptr && o.late_output->failed() &&
+      o.late_output->status().code() == Status::Code::kIoError) {
+    result.status = Status::IoError("cannot write --late-output " + o.late_output_name + ": " +
+                                    o.late_output->status().message());
+  }
+  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
+  return result;
+}
+
+}  // namespace govstream::stream

@@ -1,0 +1,67 @@
+#include "window/keys.h"
+
+#include <absl/strings/string_view.h>
+
+#include "agg/groups.h"
+
+namespace govstream::window {
+
+KeyTable::KeyTable(size_t key_fields, uint64_t max_keys) : key_fields_(key_fields), max_keys_(max_keys) {}
+
+KeyId KeyTable::Intern(std::string_view canonical, const std::vector<std::string>& key_json) {
+  auto it = index_.find(absl::string_view(canonical.data(), canonical.size()));
+  if (it != index_.end()) return it->second;
+  std::string canon(canonical);
+  const std::vector<std::string>* fields = &key_json;
+  std::vector<std::string> other;
+  if (max_keys_ != 0 && index_.size() >= max_keys_ + (overflow_id_ != UINT32_MAX ? 1 : 0)) {
+    ++overflow_records_;
+    if (overflow_id_ != UINT32_MAX) return overflow_id_;
+    std::string quoted(1, '"');
+    quoted.append(agg::kOverflowKey);
+    quoted += '"';
+    other.assign(key_fields_, quoted);
+    fields = &other;
+    // A canonical text no real key can have (real ones are JSON arrays).
+    canon = "(other)";
+  }
+  KeyId id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    id = static_cast<KeyId>(entries_.size());
+    entries_.emplace_back();
+  }
+  KeyEntry& e = entries_[id];
+  e.canonical = canon;
+  e.key_json = *fields;
+  e.refs = 0;
+  e.cached_bucket = nullptr;
+  index_.emplace(std::move(canon), id);
+  if (fields == &other) overflow_id_ = id;
+  return id;
+}
+
+void KeyTable::Forget(KeyId id) {
+  KeyEntry& e = entries_[id];
+  index_.erase(e.canonical);
+  if (id == overflow_id_) overflow_id_ = UINT32_MAX;
+  e.canonical.clear();
+  e.canonical.shrink_to_fit();
+  e.key_json.clear();
+  e.cached_bucket = nullptr;
+  free_.push_back(id);
+}
+
+size_t KeyTable::MemoryBytes() const {
+  size_t bytes = index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1) +
+                 entries_.capacity() * sizeof(KeyEntry) + free_.capacity() * sizeof(KeyId);
+  for (const auto& [k, id] : index_) {
+    bytes += 2 * (k.size() > 15 ? k.capacity() : 0);  // the index key and the entry's copy
+    for (const std::string& f : entries_[id].key_json) bytes += sizeof(std::string) + (f.size() > 15 ? f.capacity() : 0);
+  }
+  return bytes;
+}
+
+}  // namespace govstream::window

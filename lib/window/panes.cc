@@ -1,0 +1,298 @@
+#include "window/panes.h"
+
+#include <absl/container/flat_hash_set.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace govstream::window {
+
+PaneAssigner::PaneAssigner(int64_t size, int64_t slide, int64_t offset, int64_t lateness, AssignerContext ctx)
+    : size_(size), slide_(slide), pane_(std::gcd(size, slide)), offset_(offset), lateness_(lateness), ctx_(ctx) {
+  // Offsets only matter modulo the slide (and the pane, which divides it).
+  offset_ = offset - AlignDown(offset, slide_, 0);
+}
+
+PaneAssigner::~PaneAssigner() = default;
+
+Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
+  const int64_t ps = AlignDown(t, pane_, offset_);
+  KeyEntry& ke = ctx_.keys->at(key);
+  if (ke.cached_bucket != nullptr && ke.cached_slot == ps) {
+    auto* b = static_cast<PaneBucket*>(ke.cached_bucket);
+    b->changed = true;
+    if (b->pushed) MarkDirty(key);
+    return b;
+  }
+  if (LastEnd(ps) + lateness_ <= watermark) return nullptr;  // every window containing t has expired
+  Pane* pane;
+  if (last_pane_ != nullptr && last_start_ == ps) {
+    pane = last_pane_;
+  } else {
+    auto [it, inserted] = panes_.try_emplace(ps);
+    pane = &it->second;
+    last_start_ = ps;
+    last_pane_ = pane;
+    if (inserted) {
+      int64_t first = FirstEndAfter(std::max(ps, fired_until_));
+      if (first <= LastEnd(ps)) next_fire_ = std::min(next_fire_, first);
+      next_purge_ = std::min(next_purge_, LastEnd(ps) + lateness_);
+    }
+  }
+  auto [it, inserted] = pane->index.try_emplace(key, nullptr);
+  if (inserted) {
+    auto b = std::make_unique<PaneBucket>();
+    b->key = key;
+    b->pane_start = ps;
+    b->states = NewStates(*ctx_.aggs);
+    it->second = b.get();
+    pane->buckets.push_back(std::move(b));
+    ctx_.keys->Ref(key);
+    ++bucket_count_;
+    if (pane_ != size_ && ps < pushed_until_) MarkDirty(key);
+  }
+  auto* b = static_cast<PaneBucket*>(it->second);
+  if (b->pushed) MarkDirty(key);
+  ke.cached_slot = ps;
+  ke.cached_bucket = b;
+  b->changed = true;
+  return b;
+}
+
+void PaneAssigner::AfterAdd(Bucket* bucket, int64_t watermark, ResultBatch* out) {
+  if (fired_until_ == kMinTime) return;
+  const int64_t ps = static_cast<PaneBucket*>(bucket)->pane_start;
+  const int64_t last = std::min(LastEnd(ps), fired_until_);
+  for (int64_t e = FirstEndAfter(ps); e <= last; e += slide_) {
+    if (e + lateness_ > watermark) EmitWindow(e, Mark::kUpdate, &bucket->key, false, out);
+  }
+}
+
+void PaneAssigner::EmitWindow(int64_t end, Mark mark, const KeyId* only_key, bool only_changed,
+                              ResultBatch* out) {
+  const int64_t start = end - size_;
+  auto lo = panes_.lower_bound(start);
+  auto hi = panes_.lower_bound(end);
+  if (lo == hi) return;
+  if (pane_ == size_) {  // tumbling: the pane is the window
+    for (const auto& b : lo->second.buckets) {
+      if (only_key != nullptr && b->key != *only_key) continue;
+      if (only_changed && !b->changed) continue;
+      out->Add(start, end, b->key, mark, &b->states);
+    }
+    return;
+  }
+  auto merge_into = [](States* acc, const Bucket& b) {
+    if (acc->empty()) {
+      acc->reserve(b.states.size());
+      for (const auto& s : b.states) acc->push_back(s->NewEmpty());
+    }
+    for (size_t i = 0; i < b.states.size(); ++i) (*acc)[i]->Merge(*b.states[i]);
+  };
+  if (only_key != nullptr) {
+    auto acc = std::make_unique<States>();
+    for (auto it = lo; it != hi; ++it) {
+      auto f = it->second.index.find(*only_key);
+      if (f != it->second.index.end()) merge_into(acc.get(), *f->second);
+    }
+    if (!acc->empty()) out->AddOwned(start, end, *only_key, mark, std::move(acc));
+    return;
+  }
+  absl::flat_hash_set<KeyId> changed;
+  if (only_changed) {
+    for (auto it = lo; it != hi; ++it) {
+      for (const auto& b : it->second.buckets) {
+        if (b->changed) changed.insert(b->key);
+      }
+    }
+    if (changed.empty()) return;
+  }
+  absl::flat_hash_map<KeyId, size_t> slot;
+  std::vector<std::pair<KeyId, std::unique_ptr<States>>> acc;
+  for (auto it = lo; it != hi; ++it) {
+    for (const auto& b : it->second.buckets) {
+      if (only_changed && !changed.contains(b->key)) continue;
+      auto [s, inserted] = slot.try_emplace(b->key, acc.size());
+      if (inserted) acc.emplace_back(b->key, std::make_unique<States>());
+      merge_into(acc[s->second].second.get(), *b);
+    }
+  }
+  for (auto& [key, states] : acc) out->AddOwned(start, end, key, mark, std::move(states));
+}
+
+void PaneAssigner::Fire(int64_t upto, ResultBatch* out) {
+  std::vector<int64_t> ends;
+  for (const auto& [ps, pane] : panes_) {
+    const int64_t last = std::min(LastEnd(ps), upto);
+    for (int64_t e = FirstEndAfter(std::max(ps, fired_until_)); e <= last; e += slide_) ends.push_back(e);
+  }
+  std::sort(ends.begin(), ends.end());
+  ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
+  for (int64_t e : ends) {
+    if (pane_ == size_) {
+      EmitWindow(e, Mark::kFinal, nullptr, false, out);
+    } else {
+      FireSliding(e, out);
+    }
+  }
+  fired_until_ = std::max(fired_until_, upto);
+  Recompute();
+}
+
+namespace {
+
+void MergeInto(States* acc, const States& src) {
+  if (acc->empty()) {
+    acc->reserve(src.size());
+    for (const auto& s : src) acc->push_back(s->NewEmpty());
+  }
+  for (size_t i = 0; i < src.size(); ++i) (*acc)[i]->Merge(*src[i]);
+}
+
+}  // namespace
+
+void PaneAssigner::FireSliding(int64_t end, ResultBatch* out) {
+  const int64_t start = end - size_;
+  // Push the panes that entered the window since the last firing.
+  for (auto it = panes_.lower_bound(std::max(pushed_until_, start)); it != panes_.end() && it->first < end; ++it) {
+    for (const auto& bucket : it->second.buckets) {
+      auto* b = static_cast<PaneBucket*>(bucket.get());
+      Stacks& st = stacks_[b->key];
+      if (!st.dirty) {
+        st.back.emplace_back(b->pane_start, b);
+        MergeInto(&st.back_agg, b->states);
+      }
+      b->pushed = true;
+    }
+  }
+  pushed_until_ = std::max(pushed_until_, end);
+  std::vector<KeyId> gone;
+  for (auto& [key, st] : stacks_) {
+    if (st.dirty) {  // rebuild from the window's panes
+      st = Stacks();
+      for (auto it = panes_.lower_bound(start); it != panes_.end() && it->first < end; ++it) {
+        auto f = it->second.index.find(key);
+        if (f == it->second.index.end()) continue;
+        auto* b = static_cast<PaneBucket*>(f->second);
+        st.back.emplace_back(b->pane_start, b);
+        MergeInto(&st.back_agg, b->states);
+        b->pushed = true;
+      }
+    }
+    // Evict the panes that left the window.
+    for (;;) {
+      if (st.front.empty()) {
+        if (st.back.empty() || st.back.front().first >= start) break;
+        // Flip: suffix aggregates of the back panes still in the window,
+        // newest first (panes that left are never read: they may be purged).
+        States acc;
+        for (size_t i = st.back.size(); i-- > 0;) {
+          if (st.back[i].first < start) break;
+          MergeInto(&acc, st.back[i].second->states);
+          Stacks::Entry e{st.back[i].first, {}};
+          MergeInto(&e.agg, acc);
+          st.front.push_back(std::move(e));
+        }
+        st.back.clear();
+        st.back_agg.clear();
+        continue;
+      }
+      if (st.front.back().start >= start) break;
+      st.front.pop_back();
+    }
+    if (st.front.empty() && st.back.empty()) {
+      gone.push_back(key);
+      continue;
+    }
+    auto result = std::make_unique<States>();
+    if (!st.front.empty()) MergeInto(result.get(), st.front.back().agg);
+    if (!st.back.empty()) MergeInto(result.get(), st.back_agg);
+    out->AddOwned(start, end, key, Mark::kFinal, std::move(result));
+  }
+  for (KeyId key : gone) stacks_.erase(key);
+}
+
+void PaneAssigner::Recompute() {
+  next_fire_ = kMaxTime;
+  next_purge_ = kMaxTime;
+  if (panes_.empty()) return;
+  next_purge_ = LastEnd(panes_.begin()->first) + lateness_;
+  for (const auto& [ps, pane] : panes_) {
+    const int64_t first = FirstEndAfter(std::max(ps, fired_until_));
+    if (first <= LastEnd(ps)) {
+      next_fire_ = first;
+      break;
+    }
+  }
+}
+
+void PaneAssigner::Advance(int64_t watermark, ResultBatch* out) {
+  if (watermark >= next_fire_) Fire(watermark, out);
+}
+
+void PaneAssigner::Early(int64_t watermark, ResultBatch* out) {
+  std::vector<int64_t> ends;
+  bool any = false;
+  for (const auto& [ps, pane] : panes_) {
+    for (const auto& b : pane.buckets) any = any || b->changed;
+    const int64_t last = LastEnd(ps);
+    for (int64_t e = FirstEndAfter(std::max(ps, std::max(watermark, fired_until_))); e <= last; e += slide_) {
+      ends.push_back(e);
+    }
+  }
+  if (!any) return;
+  std::sort(ends.begin(), ends.end());
+  ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
+  for (int64_t e : ends) EmitWindow(e, Mark::kEarly, nullptr, true, out);
+  for (auto& [ps, pane] : panes_) {
+    for (auto& b : pane.buckets) b->changed = false;
+  }
+}
+
+void PaneAssigner::FireAll(ResultBatch* out) { Fire(kMaxTime, out); }
+
+void PaneAssigner::Purge(int64_t watermark) {
+  bool purged = false;
+  while (!panes_.empty() && LastEnd(panes_.begin()->first) + lateness_ <= watermark) {
+    Pane& pane = panes_.begin()->second;
+    for (auto& b : pane.buckets) {
+      KeyEntry& ke = ctx_.keys->at(b->key);
+      if (ke.cached_bucket == b.get()) ke.cached_bucket = nullptr;
+      ctx_.keys->Unref(b->key);
+      --bucket_count_;
+    }
+    if (last_pane_ == &pane) last_pane_ = nullptr;
+    panes_.erase(panes_.begin());
+    purged = true;
+  }
+  if (purged) Recompute();
+}
+
+size_t PaneAssigner::open_windows() const {
+  if (panes_.empty()) return 0;
+  const int64_t first = FirstEndAfter(std::max(panes_.begin()->first, kMinTime));
+  const int64_t last = LastEnd(panes_.rbegin()->first);
+  const size_t span = static_cast<size_t>((last - first) / slide_ + 1);
+  const size_t bound = panes_.size() * static_cast<size_t>(size_ / slide_ + 1);
+  return std::min(span, bound);
+}
+
+size_t PaneAssigner::buckets() const { return bucket_count_; }
+
+size_t PaneAssigner::MemoryBytes() const {
+  size_t bytes = sizeof(*this);
+  for (const auto& [ps, pane] : panes_) {
+    bytes += sizeof(Pane) + 4 * sizeof(void*) + pane.buckets.capacity() * sizeof(void*) +
+             pane.index.capacity() * (sizeof(KeyId) + sizeof(void*) + 1);
+    for (const auto& b : pane.buckets) bytes += sizeof(PaneBucket) + StatesMemoryBytes(b->states);
+  }
+  bytes += stacks_.capacity() * (sizeof(KeyId) + sizeof(Stacks) + 1);
+  for (const auto& [key, st] : stacks_) {
+    bytes += st.back.capacity() * sizeof(st.back[0]) + StatesMemoryBytes(st.back_agg) +
+             st.front.capacity() * sizeof(Stacks::Entry);
+    for (const auto& e : st.front) bytes += StatesMemoryBytes(e.agg);
+  }
+  return bytes;
+}
+
+}  // namespace govstream::window
