@@ -1027,6 +1027,18 @@ class PublisherContract(MqTest):
         watcher = self.stats_watcher()
         self.wait_stats(watcher, lambda r: r["messages_in"] == 100, what="messages_in == 100")
 
+    def test_5mb_line_round_trip(self):
+        self.start_broker()
+        self.queue_with("huge")
+        line = b'{"big":"' + b"b" * (5 << 20) + b'"}\n'
+        data = b'{"a":1}\n' + line + b'{"a":2}\n'
+        status, err = self.pub(["--topic", "huge"], data)
+        self.assertEqual((status, err), (EXIT_OK, ""))
+        d = self.sub(["--queue", "huge", "--topic", "#", "-c", "3"])
+        out, _ = d.communicate(timeout=60)
+        self.assertEqual(d.returncode, EXIT_OK, self.err(d))
+        self.assertTrue(out == data, "the 5 MiB line did not come through intact")
+
     def test_oversized_line_is_refused_by_the_publisher(self):
         self.start_broker("--max-message-bytes", "1K")
         self.queue_with("ov")
@@ -1106,6 +1118,31 @@ class PlainZeroMQ(MqTest):
             self.assertEqual(json.loads(payload), {"k": want.decode(), "id": i})
         self.assertIsNone(self.zrecv(zsub, 0.5), "a message outside the prefix subscription arrived")
 
+    def test_plain_sub_that_does_not_read_holds_nobody_back(self):
+        # Plain SUB is at most once: what it cannot take is dropped and
+        # counted, while publishers and mq-sub subscribers carry on.
+        n = 300000
+        self.start_broker()
+        watcher = self.stats_watcher()
+        zsub = self.zsocket(zmq.SUB if zmq else None)
+        zsub.setsockopt(zmq.RCVHWM, 100)
+        zsub.setsockopt(zmq.RCVBUF, 65536)
+        zsub.setsockopt(zmq.SUBSCRIBE, b"flood")
+        zsub.connect(self.eps["plain-sub"])
+        good = self.sub(["--topic", "flood", "-c", str(n)], stdout=open(self.path("good.out"), "wb"))
+        self.wait_stats(watcher, lambda r: r["xpub_subscriptions"] >= 1 and r["subscribers"] >= 2,
+                        what="the plain and the mq-sub subscriber")
+        data = self.numbered(n, pad=b',"pad":"' + b"f" * 200 + b'"')
+        status, err = self.pub(["--topic", "flood"], data, timeout=120)
+        self.assertEqual(status, EXIT_OK, err)
+        self.assertEqual(self.wait_exit(good, 60, "mq-sub"), EXIT_OK, self.err(good))
+        with open(self.path("good.out"), "rb") as f:
+            self.assertTrue(f.read() == data, "the mq-sub subscriber did not get everything in order")
+        st = self.wait_stats(watcher, lambda r: r["messages_in"] >= n, what="messages_in >= %d" % n)
+        self.assertEqual(st["xpub_forwarded"] + st["xpub_dropped"], n)
+        self.assertGreater(st["xpub_dropped"], 0)
+        self.assertIn("xpub_dropped", self.log())
+
     def test_plain_pub_and_push_reach_mq_sub(self):
         self.start_broker()
         watcher = self.stats_watcher()
@@ -1147,7 +1184,7 @@ class PlainZeroMQ(MqTest):
         self.assertEqual([e["seq"] for e in got], sorted(e["seq"] for e in got))
 
     def test_invalid_foreign_payloads_are_rejected_and_counted(self):
-        self.start_broker()
+        self.start_broker("--max-message-bytes", "1K")
         watcher = self.stats_watcher()
         s = self.sub(["--topic", "ext.#"])
         reader = LineReader(s.stdout)
@@ -1162,6 +1199,7 @@ class PlainZeroMQ(MqTest):
             [b"bad..topic", b'{"a":1}'],
             [b"ext.bad", b""],
             [b"ext.bad", b'{"a":'],
+            [b"ext.bad", b'{"x":"' + b"x" * 2000 + b'"}'],
         ]
         for i, frames in enumerate(bad):
             push.send_multipart([b"ext.ok", b'{"ok":%d}' % i])
@@ -1173,6 +1211,7 @@ class PlainZeroMQ(MqTest):
         st = self.wait_stats(watcher, lambda r: r["foreign_in"] >= 2 * len(bad) + 1, what="every foreign message")
         self.assertEqual(st["foreign_in"], 2 * len(bad) + 1)
         self.assertEqual(st["foreign_rejected"], len(bad))
+        self.assertEqual(st["oversized"], 1)
         # One from a plain PUB too (once it is connected).
         zpub = self.zsocket(zmq.PUB if zmq else None)
         zpub.connect(self.eps["plain-pub"])
@@ -1251,6 +1290,9 @@ class Garbage(MqTest):
             [header(PUBLISH), publish_body(1, [(b"a..b", b"{}")])],
             [header(PUBLISH), publish_body(1, [])],
             [header(PUBLISH), publish_body(1, [(b"t", b"{}")], flags=0x80)],
+            [header(HELLO), b"\x03\x01x"],
+            [header(HELLO), b"\x01\x00"],
+            [header(HELLO), b"\x01\x05ab"],
             [header(HEARTBEAT), b"x"],
             [header(SUBSCRIBE), subscribe_body([b"a.b*"])],
             [header(SUBSCRIBE), subscribe_body([b"a"], prefetch=0)],
