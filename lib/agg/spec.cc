@@ -199,4 +199,32 @@ Status CheckDistinctNames(const std::vector<KeySpec>& keys, const std::vector<Ag
   return Status::Ok();
 }
 
+Status ParseGrouping(const std::vector<std::string>& by, const std::vector<std::string>& agg_texts, bool exact,
+                     std::vector<KeySpec>* keys, std::vector<AggSpec>* aggs) {
+  keys->clear();
+  aggs->clear();
+  for (size_t i = 0; i < by.size(); ++i) {
+    keys->emplace_back();
+    Status s = ParseKeySpec(by[i], i, &keys->back());
+    if (!s.ok()) return s;
+  }
+  for (const std::string& text : agg_texts) {
+    aggs->emplace_back();
+    Status s = ParseAggSpec(text, exact, &aggs->back());
+    if (!s.ok()) return s;
+  }
+  return CheckDistinctNames(*keys, *aggs);
+}
+
+std::string RegistryListing() {
+  std::string out;
+  for (const AggregatorDef& d : Registry()) {
+    out.append(d.name);
+    out.append(d.name.size() < 16 ? 16 - d.name.size() : 1, ' ');
+    out.append(d.summary);
+    out.push_back('\n');
+  }
+  return out;
+}
+
 }  // namespace govstream::agg

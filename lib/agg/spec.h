@@ -44,6 +44,15 @@ std::string PathFieldName(std::string_view expr_text);
 // Fails when two outputs (keys and aggregates) share a name.
 Status CheckDistinctNames(const std::vector<KeySpec>& keys, const std::vector<AggSpec>& aggs);
 
+// The whole grouping of stream-agg and stream-window: every --by text as a
+// key, every AGG text as an aggregate, then CheckDistinctNames. The first
+// problem is returned (InvalidArgument).
+Status ParseGrouping(const std::vector<std::string>& by, const std::vector<std::string>& agg_texts, bool exact,
+                     std::vector<KeySpec>* keys, std::vector<AggSpec>* aggs);
+
+// The --list text: one line per registered function, name and summary.
+std::string RegistryListing();
+
 }  // namespace govstream::agg
 
 #endif  // GOVSTREAM_AGG_SPEC_H_

@@ -63,12 +63,12 @@ std::string Validate(const OptionSpec& o, const std::string& v) {
   return "";
 }
 
-int UsageError(const ProgramSpec& spec, const std::string& message) {
+}  // namespace
+
+int UsageError(const ProgramSpec& spec, std::string_view message) {
   fmt::print(stderr, "{}: {}\nTry '{} --help' for more information.\n", spec.name, message, spec.name);
   return kExitUsage;
 }
-
-}  // namespace
 
 std::string RenderHelp(const ProgramSpec& spec) {
   std::string out = fmt::format("{} - {}\n\nUsage: {}\n", spec.name, spec.summary, spec.usage);

@@ -62,6 +62,10 @@ ParseResult Parse(const ProgramSpec& spec, int argc, const char* const* argv);
 // options (with defaults and choices) and exit status.
 std::string RenderHelp(const ProgramSpec& spec);
 
+// Prints "PROGRAM: MESSAGE" and the --help hint on stderr; returns
+// kExitUsage, for `return UsageError(spec, "...")` in a program's main.
+int UsageError(const ProgramSpec& spec, std::string_view message);
+
 // Parses "16M", "512K", "1G", "4096" (binary multiples). nullopt if invalid.
 std::optional<uint64_t> ParseSize(std::string_view text);
 

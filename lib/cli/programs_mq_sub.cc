@@ -60,7 +60,7 @@ const ProgramSpec& MqSubSpec() {
                                     "the publisher's send time to arrival, same-clock hosts only)."});
     s.exit_codes = {
         {kExitOk, "--count messages were written, or the output was closed (| head)."},
-        {kExitSkipped, "Some payloads were not one NDJSON line; each was reported and skipped."},
+        {kExitSkipped, "Some payloads were not one line of valid JSON; each was reported and skipped."},
         {kExitUsage, "Usage error: bad option, pattern or endpoint."},
         {kExitIo, "Standard output could not be written."},
         {kExitConnection, "The broker could not be reached within --connect-timeout, the connection was "

@@ -16,10 +16,7 @@ namespace gs = govstream;
 
 namespace {
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "mq-broker: {}\nTry 'mq-broker --help' for more information.\n", message);
-  return gs::cli::kExitUsage;
-}
+int Usage(const std::string& message) { return gs::cli::UsageError(gs::cli::MqBrokerSpec(), message); }
 
 }  // namespace
 

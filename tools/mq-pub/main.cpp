@@ -19,10 +19,7 @@ namespace gs = govstream;
 
 namespace {
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "mq-pub: {}\nTry 'mq-pub --help' for more information.\n", message);
-  return gs::cli::kExitUsage;
-}
+int Usage(const std::string& message) { return gs::cli::UsageError(gs::cli::MqPubSpec(), message); }
 
 }  // namespace
 

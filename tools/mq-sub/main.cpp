@@ -19,10 +19,7 @@ namespace gs = govstream;
 
 namespace {
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "mq-sub: {}\nTry 'mq-sub --help' for more information.\n", message);
-  return gs::cli::kExitUsage;
-}
+int Usage(const std::string& message) { return gs::cli::UsageError(gs::cli::MqSubSpec(), message); }
 
 }  // namespace
 

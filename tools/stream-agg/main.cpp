@@ -19,10 +19,7 @@ namespace gs = govstream;
 
 namespace {
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "stream-agg: {}\nTry 'stream-agg --help' for more information.\n", message);
-  return gs::cli::kExitUsage;
-}
+int Usage(const std::string& message) { return gs::cli::UsageError(gs::cli::StreamAggSpec(), message); }
 
 }  // namespace
 
@@ -32,26 +29,15 @@ int main(int argc, char** argv) {
   const gs::cli::Args& args = parsed.args;
 
   if (args.flag("list")) {
-    for (const gs::agg::AggregatorDef& d : gs::agg::Registry()) fmt::print("{:<16}{}\n", d.name, d.summary);
+    fmt::print("{}", gs::agg::RegistryListing());
     return gs::cli::kExitOk;
   }
   if (args.positionals().empty()) return Usage("no aggregate given (e.g. count, 'avg(.latency_ms)'; see --list)");
 
   std::vector<gs::agg::KeySpec> keys;
-  std::vector<std::string> by = args.strs("by");
-  for (size_t i = 0; i < by.size(); ++i) {
-    keys.emplace_back();
-    gs::Status s = gs::agg::ParseKeySpec(by[i], i, &keys.back());
-    if (!s.ok()) return Usage(s.message());
-  }
   std::vector<gs::agg::AggSpec> aggs;
-  for (const std::string& text : args.positionals()) {
-    aggs.emplace_back();
-    gs::Status s = gs::agg::ParseAggSpec(text, args.flag("exact"), &aggs.back());
-    if (!s.ok()) return Usage(s.message());
-  }
-  gs::Status names = gs::agg::CheckDistinctNames(keys, aggs);
-  if (!names.ok()) return Usage(names.message());
+  gs::Status grouping = gs::agg::ParseGrouping(args.strs("by"), args.positionals(), args.flag("exact"), &keys, &aggs);
+  if (!grouping.ok()) return Usage(grouping.message());
 
   gs::stream::AggregateOptions o;
   o.keys = &keys;

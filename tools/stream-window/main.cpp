@@ -27,10 +27,7 @@ namespace gs = govstream;
 
 namespace {
 
-int Usage(const std::string& message) {
-  fmt::print(stderr, "stream-window: {}\nTry 'stream-window --help' for more information.\n", message);
-  return gs::cli::kExitUsage;
-}
+int Usage(const std::string& message) { return gs::cli::UsageError(gs::cli::StreamWindowSpec(), message); }
 
 }  // namespace
 
@@ -40,7 +37,7 @@ int main(int argc, char** argv) {
   const gs::cli::Args& args = parsed.args;
 
   if (args.flag("list")) {
-    for (const gs::agg::AggregatorDef& d : gs::agg::Registry()) fmt::print("{:<16}{}\n", d.name, d.summary);
+    fmt::print("{}", gs::agg::RegistryListing());
     return gs::cli::kExitOk;
   }
 
@@ -134,20 +131,9 @@ int main(int argc, char** argv) {
   // Keys and aggregates.
   if (args.positionals().empty()) return Usage("no aggregate given (e.g. count, 'avg(.latency_ms)'; see --list)");
   std::vector<gs::agg::KeySpec> keys;
-  std::vector<std::string> by = args.strs("by");
-  for (size_t i = 0; i < by.size(); ++i) {
-    keys.emplace_back();
-    gs::Status s = gs::agg::ParseKeySpec(by[i], i, &keys.back());
-    if (!s.ok()) return Usage(s.message());
-  }
   std::vector<gs::agg::AggSpec> aggs;
-  for (const std::string& text : args.positionals()) {
-    aggs.emplace_back();
-    gs::Status s = gs::agg::ParseAggSpec(text, args.flag("exact"), &aggs.back());
-    if (!s.ok()) return Usage(s.message());
-  }
-  gs::Status names = gs::agg::CheckDistinctNames(keys, aggs);
-  if (!names.ok()) return Usage(names.message());
+  gs::Status grouping = gs::agg::ParseGrouping(args.strs("by"), args.positionals(), args.flag("exact"), &keys, &aggs);
+  if (!grouping.ok()) return Usage(grouping.message());
   for (const char* reserved : {"window_start", "window_end", "mark"}) {
     bool clash = false;
     for (const auto& k : keys) clash = clash || k.output_name == reserved;
