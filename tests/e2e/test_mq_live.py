@@ -241,6 +241,8 @@ class MqTest(ProcessTest):
         argv = [SUB] + (["-b", self.ep] if broker else []) + list(args)
         with open(path, "wb") as err:
             p = self.spawn(argv, stdin=DEVNULL, stdout=stdout, stderr=err, **kw)
+        if hasattr(stdout, "close"):  # a file opened for it: the child has it now
+            stdout.close()
         p.errpath = path
         return p
 
@@ -302,6 +304,28 @@ class MqTest(ProcessTest):
         self.assertEqual(drain.returncode, EXIT_OK, self.err(drain))
         self.assertEqual(out, data)
 
+    def slow_read(self, p, n, stall_after, stall_s, limit_s=180):
+        """Reads p's stdout slowly (small reads, pauses) until EOF, with one
+        stall of stall_s after stall_after lines; returns the data."""
+        fd = p.stdout.fileno()
+        chunks, got, stalled = [], 0, False
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            chunk = os.read(fd, 16384)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            got += chunk.count(b"\n")
+            if not stalled and got >= stall_after:
+                stalled = True
+                time.sleep(stall_s)
+            else:
+                time.sleep(0.001)
+        self.fail("the subscriber wrote %d of %d lines within %.0f s" % (got, n, limit_s))
+
     # -- zmq --------------------------------------------------------------
 
     def zsocket(self, kind):
@@ -344,36 +368,17 @@ class QueueDelivery(MqTest):
         # The slow consumer is this process: small reads with pauses, and one
         # stall longer than three heartbeats (the broker must not give up on a
         # consumer whose output is blocked).
-        fd = consumer.stdout.fileno()
-        chunks = []
-        got = 0
-        stalled = False
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 1.0)
-            if not ready:
-                continue
-            chunk = os.read(fd, 16384)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += chunk.count(b"\n")
-            if not stalled and got >= n // 4:
-                stalled = True
-                time.sleep(4)
-            else:
-                time.sleep(0.001)
-        else:
-            self.fail("the consumer wrote %d of %d lines within 180 s" % (got, n))
+        out = self.slow_read(consumer, n, n // 4, 4)
         self.assertEqual(self.wait_exit(pub, 60, "mq-pub"), EXIT_OK, self.err(pub))
         self.assertEqual(self.wait_exit(consumer, 30, "mq-sub -c"), EXIT_OK, self.err(consumer))
-        envs = records(b"".join(chunks))
+        envs = records(out)
         self.assertEqual(len(envs), n)
         self.assertEqual([e["payload"]["id"] for e in envs], list(range(n)))
         self.assertEqual([e["seq"] for e in envs], list(range(1, n + 1)))
         self.assertEqual({e["publisher"] for e in envs}, {"bulk-pub"})
         self.assertEqual({e["topic"] for e in envs}, {"bulk.lines"})
         self.assertFalse(any(e["redelivered"] for e in envs), "redeliveries without a consumer failing")
+        self.assertRegex(envs[0]["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
         self.assertEqual(self.err(pub), "")
 
     def test_two_publishers_interleaved_stay_in_order_per_publisher(self):
@@ -706,28 +711,6 @@ class FanOut(MqTest):
         self.assertEqual((a.returncode, b.returncode), (EXIT_OK, EXIT_OK), self.err(a) + self.err(b))
         self.assertEqual(out_a, data)
         self.assertEqual(out_b, data)
-
-    def slow_read(self, p, n, stall_after, stall_s, limit_s=180):
-        """Reads p's stdout slowly (small reads, pauses) until EOF, with one
-        stall of stall_s after stall_after lines; returns the data."""
-        fd = p.stdout.fileno()
-        chunks, got, stalled = [], 0, False
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 1.0)
-            if not ready:
-                continue
-            chunk = os.read(fd, 16384)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            got += chunk.count(b"\n")
-            if not stalled and got >= stall_after:
-                stalled = True
-                time.sleep(stall_s)
-            else:
-                time.sleep(0.001)
-        self.fail("the subscriber wrote %d of %d lines within %.0f s" % (got, n, limit_s))
 
     def test_200000_lines_to_a_slow_fanout_subscriber(self):
         # What mosquitto QoS 1 loses: here the publisher is held back to the
@@ -1432,7 +1415,7 @@ class Garbage(MqTest):
     def test_stopped_consumer_is_expired_and_its_messages_redelivered(self):
         self.start_broker("--heartbeat", "500ms")
         first = self.sub(["--queue", "stop", "--topic", "stop", "--envelope", "--prefetch", "5"],
-                         stdout=open(os.devnull, "wb"))
+                         stdout=DEVNULL)
         self.wait_queue("stop")
         os.kill(first.pid, signal.SIGSTOP)
         status, err = self.pub(["--topic", "stop"], self.numbered(20))
