@@ -304,9 +304,10 @@ class MqTest(ProcessTest):
         self.assertEqual(drain.returncode, EXIT_OK, self.err(drain))
         self.assertEqual(out, data)
 
-    def slow_read(self, p, n, stall_after, stall_s, limit_s=180):
+    def slow_read(self, p, n, stall_after, stall_s, limit_s=180, tick=None):
         """Reads p's stdout slowly (small reads, pauses) until EOF, with one
-        stall of stall_s after stall_after lines; returns the data."""
+        stall of stall_s after stall_after lines; returns the data. Calls
+        tick() after each read."""
         fd = p.stdout.fileno()
         chunks, got, stalled = [], 0, False
         deadline = time.monotonic() + limit_s
@@ -319,6 +320,8 @@ class MqTest(ProcessTest):
                 return b"".join(chunks)
             chunks.append(chunk)
             got += chunk.count(b"\n")
+            if tick:
+                tick()
             if not stalled and got >= stall_after:
                 stalled = True
                 time.sleep(stall_s)
@@ -492,6 +495,40 @@ class QueueDelivery(MqTest):
         self.assertEqual(ids_a, sorted(ids_a))
         self.assertEqual(ids_b, sorted(ids_b))
 
+    def test_sigterm_ends_a_consumer_blocked_on_its_output(self):
+        self.start_broker()
+        self.declare("blk", "blk")
+        status, err = self.pub(["--topic", "blk"], self.numbered(20000, pad=b',"p":"' + b"k" * 200 + b'"'))
+        self.assertEqual(status, EXIT_OK, err)
+        c = self.sub(["--queue", "blk", "--topic", "blk"])  # nobody reads: it blocks
+        watcher = self.stats_watcher()
+        self.wait_stats(watcher, lambda r: r["queues"]["blk"]["out"] > 0 and r["consumers"] == 1,
+                        what="deliveries to the consumer")
+        time.sleep(0.5)
+        c.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(c, 10, "a blocked mq-sub after SIGTERM"), EXIT_INTERRUPTED, self.err(c))
+        # Its unacknowledged messages are back in the queue.
+        st = self.wait_stats(watcher, lambda r: r["consumers"] == 0 and r["queues"]["blk"]["unacked"] == 0,
+                             what="the consumer gone")
+        self.assertGreater(st["queues"]["blk"]["depth"], 0)
+        self.assertEqual(st["queues"]["blk"]["depth"] + st["queues"]["blk"]["acked"], 20000)
+
+    def test_each_line_is_delivered_at_once(self):
+        # A live pipeline: mq-pub's input stays open, and each line reaches
+        # mq-sub's output (a pipe) without waiting for more.
+        self.start_broker()
+        watcher = self.stats_watcher()
+        s = self.sub(["--topic", "live.#"])
+        reader = LineReader(s.stdout)
+        self.wait_subscribers(watcher, 2)
+        pub = self.start_pub(["--topic", "live.x"], stdin=PIPE)
+        for i in range(3):
+            pub.stdin.write(b'{"n":%d}\n' % i)
+            pub.stdin.flush()
+            self.assertEqual(reader.line(10), b'{"n":%d}' % i, "line %d did not come through while input stays open" % i)
+        pub.stdin.close()
+        self.assertEqual(self.wait_exit(pub, 10), EXIT_OK, self.err(pub))
+
     def test_interrupted_consumer_returns_its_messages(self):
         n = 5000
         self.start_broker()
@@ -619,6 +656,28 @@ class BrokerFailure(MqTest):
         out, _ = d.communicate(timeout=30)
         self.assertEqual(out, self.numbered(1000))
 
+    def test_broker_sigterm_with_a_held_publisher_and_a_stuck_subscriber(self):
+        # Stopping must not wait for a subscriber that reads nothing; the
+        # publisher it held back learns why and what was not confirmed.
+        self.start_broker("--subscriber-buffer", "256K", "--stall-timeout", "120s")
+        watcher = self.stats_watcher()
+        stuck = self.sub(["--topic", "held.#"])  # its stdout pipe is never read
+        self.wait_subscribers(watcher, 2)
+        pub = self.start_pub(["--topic", "held.x"], data=self.numbered(300000, pad=b',"p":"' + b"h" * 60 + b'"'))
+        self.wait_stats(watcher, lambda r: r["held_batches"] > 0, 30, "held_batches > 0")
+        self.broker.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(self.broker, 10, "mq-broker after SIGTERM"), EXIT_OK, self.log())
+        status = self.wait_exit(pub, 30, "the held mq-pub after the broker stopped")
+        err = self.err(pub)
+        self.assertEqual(status, EXIT_CONNECTION, err)
+        self.assertIn("broker shutting down", err)
+        confirmed, lines, refused, unconfirmed = self.counts(err)
+        self.assertGreater(unconfirmed, 0)
+        self.assertEqual(confirmed + refused + unconfirmed, lines)
+        stuck.send_signal(signal.SIGTERM)
+        self.assertIn(self.wait_exit(stuck, 10, "the stuck subscriber after SIGTERM"),
+                      (EXIT_INTERRUPTED, EXIT_CONNECTION))
+
     def test_broker_sigint_exits_0(self):
         self.start_broker()
         self.broker.send_signal(signal.SIGINT)
@@ -728,6 +787,39 @@ class FanOut(MqTest):
         self.assertTrue(out == data, "the subscriber got %d of %d lines, or out of order"
                         % (out.count(b"\n"), n))
         self.assertEqual(self.err(pub), "")
+
+    @staticmethod
+    def rss_kib(pid):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def test_broker_memory_stays_bounded_with_a_slow_subscriber(self):
+        # 100 MB published to a subscriber that pauses: the broker holds the
+        # publisher back instead of buffering it all.
+        n = 400000
+        self.start_broker("--subscriber-buffer", "4M")
+        watcher = self.stats_watcher()
+        s = self.sub(["--topic", "mem.#", "-c", str(n)])
+        self.wait_subscribers(watcher, 2)
+        data = self.numbered(n, pad=b',"pad":"' + b"m" * 230 + b'"')
+        pub = self.start_pub(["--topic", "mem.x"], data=data)
+        peak = [0]
+
+        def sample():
+            peak[0] = max(peak[0], self.rss_kib(self.broker.pid))
+        out = self.slow_read(s, n, n // 10, 3, tick=sample)
+        self.assertEqual(self.wait_exit(pub, 60, "mq-pub"), EXIT_OK, self.err(pub))
+        self.assertEqual(self.wait_exit(s, 30, "mq-sub -c"), EXIT_OK, self.err(s))
+        self.assertTrue(out == data, "the subscriber did not get everything in order")
+        self.assertGreater(peak[0], 0, "could not read the broker's VmRSS")
+        self.assertLess(peak[0], 80 * 1024, "the broker's RSS reached %d KiB for %d MB of data"
+                        % (peak[0], len(data) >> 20))
 
     def test_stalled_fanout_subscriber_is_cut_off_others_get_everything(self):
         n = 100000
