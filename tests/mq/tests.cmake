@@ -21,6 +21,7 @@ endif()
 
 add_test(NAME e2e_mq_live
          COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 GOVSTREAM_SANITIZED=$<BOOL:${GOVSTREAM_SANITIZE}>
                  ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_mq_live.py -v)
 set_tests_properties(e2e_mq_live PROPERTIES
   TIMEOUT 600
