@@ -19,32 +19,37 @@ bool SplitWords(std::string_view text, std::vector<std::string_view>* words) {
   }
 }
 
-Status CheckShape(std::string_view what, std::string_view text, bool wildcards, std::vector<std::string_view>* words) {
-  std::string quoted;
-  quoted.append(what).append(" '").append(text).append("': ");
-  if (text.empty()) return Status::InvalidArgument(quoted + "empty");
-  if (text.size() > kMaxTopicBytes) {
-    return Status::InvalidArgument(quoted + "longer than " + std::to_string(kMaxTopicBytes) + " bytes");
-  }
+// Why `text` is not a valid topic (or pattern, with `wildcards`), or
+// nullptr. No allocation on the valid path (called for every message).
+const char* ShapeError(std::string_view text, bool wildcards, std::vector<std::string_view>* words) {
+  if (text.empty()) return "empty";
+  if (text.size() > kMaxTopicBytes) return "longer than 255 bytes";
   for (unsigned char c : text) {
-    if (c <= ' ' || c == 0x7f) return Status::InvalidArgument(quoted + "contains whitespace or a control character");
+    if (c <= ' ' || c == 0x7f) return "contains whitespace or a control character";
   }
-  if (!SplitWords(text, words)) return Status::InvalidArgument(quoted + "empty word (leading, trailing or double '.')");
+  if (!SplitWords(text, words)) return "empty word (leading, trailing or double '.')";
   for (std::string_view w : *words) {
     bool wild = w == "*" || w == "#";
     if (wild && wildcards) continue;
     if (w.find_first_of("*#") != std::string_view::npos) {
-      return Status::InvalidArgument(quoted + (wildcards ? "'*' and '#' must be whole words"
-                                                         : "a topic cannot contain '*' or '#' (those are for patterns)"));
+      return wildcards ? "'*' and '#' must be whole words" : "a topic cannot contain '*' or '#' (those are for patterns)";
     }
   }
-  return Status::Ok();
+  return nullptr;
+}
+
+Status CheckShape(std::string_view what, std::string_view text, bool wildcards, std::vector<std::string_view>* words) {
+  const char* why = ShapeError(text, wildcards, words);
+  if (why == nullptr) return Status::Ok();
+  std::string message;
+  message.append(what).append(" '").append(text).append("': ").append(why);
+  return Status::InvalidArgument(message);
 }
 
 }  // namespace
 
 Status ValidateTopic(std::string_view topic) {
-  std::vector<std::string_view> words;
+  thread_local std::vector<std::string_view> words;  // reused: no allocation per message
   return CheckShape("topic", topic, false, &words);
 }
 

@@ -1,5 +1,7 @@
 #include "mq/transport.h"
 
+#include <malloc.h>
+
 #include <cerrno>
 
 namespace govstream::mq {
@@ -143,6 +145,11 @@ bool Poll(std::vector<PollEntry>* entries, int64_t timeout_ms) {
   if (rc < 0) return false;
   for (size_t i = 0; i < entries->size(); ++i) (*entries)[i].readable = (items[i].revents & ZMQ_POLLIN) != 0;
   return true;
+}
+
+void TuneAllocatorForBatches() {
+  mallopt(M_MMAP_THRESHOLD, 8 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
 Status ValidateEndpoint(std::string_view endpoint) {

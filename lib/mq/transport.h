@@ -108,6 +108,12 @@ struct MonitorEvent {
 };
 bool DecodeMonitorEvent(const Frames& f, MonitorEvent* e);
 
+// Tunes glibc's allocator for message batches: ZeroMQ copies every frame
+// into a fresh buffer, and batches of 100 KB-1 MB would otherwise each be
+// mmap'ed, faulted in and munmap'ed. Keeps up to 64 MiB of freed memory for
+// reuse. Call once at start-up, before threads start.
+void TuneAllocatorForBatches();
+
 // Checks a user-given endpoint: tcp://HOST:PORT, ipc://PATH or inproc://NAME.
 Status ValidateEndpoint(std::string_view endpoint);
 // True for tcp:// endpoints on a loopback address (127.x, ::1, localhost),

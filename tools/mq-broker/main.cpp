@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   }
 
   gs::io::InstallSignalHandlers();
+  gs::mq::TuneAllocatorForBatches();
   gs::io::Reporter reporter("mq-broker");
   std::unique_ptr<gs::mq::Broker> broker;
   gs::Status s = gs::mq::Broker::Create(o, &reporter, &broker);

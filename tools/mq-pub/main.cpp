@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   o.connect_timeout_ms = args.duration_ms("connect-timeout", o.connect_timeout_ms);
 
   gs::io::InstallSignalHandlers();
+  gs::mq::TuneAllocatorForBatches();
   gs::io::Reporter reporter("mq-pub");
   gs::io::Stats stats;
   gs::mq::PublishResult r = gs::mq::RunPublish(o, &reporter);

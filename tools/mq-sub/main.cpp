@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   o.stats = args.flag("stats");
 
   gs::io::InstallSignalHandlers();
+  gs::mq::TuneAllocatorForBatches();
   gs::io::EnlargePipe(STDOUT_FILENO);
   gs::io::OutputWriter out(STDOUT_FILENO);
   gs::io::Reporter reporter("mq-sub");
