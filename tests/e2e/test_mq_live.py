@@ -802,6 +802,9 @@ class FanOut(MqTest):
     def test_broker_memory_stays_bounded_with_a_slow_subscriber(self):
         # 100 MB published to a subscriber that pauses: the broker holds the
         # publisher back instead of buffering it all.
+        with open(BROKER, "rb") as f:
+            if b"__asan_init" in f.read():
+                self.skipTest("a sanitizer build: its RSS says nothing about the broker's buffers")
         n = 400000
         self.start_broker("--subscriber-buffer", "4M")
         watcher = self.stats_watcher()
@@ -818,6 +821,8 @@ class FanOut(MqTest):
         self.assertEqual(self.wait_exit(s, 30, "mq-sub -c"), EXIT_OK, self.err(s))
         self.assertTrue(out == data, "the subscriber did not get everything in order")
         self.assertGreater(peak[0], 0, "could not read the broker's VmRSS")
+        if os.environ.get("GOVSTREAM_SANITIZED") == "1":
+            return  # ASan's shadow memory and quarantine make RSS meaningless here
         self.assertLess(peak[0], 80 * 1024, "the broker's RSS reached %d KiB for %d MB of data"
                         % (peak[0], len(data) >> 20))
 
