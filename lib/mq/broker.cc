@@ -154,6 +154,10 @@ class Broker::Impl {
   expr::JsonParser json_;
   std::string json_buf_;
   std::string deliver_buf_;
+  // Reused per delivery batch (no allocation per batch).
+  std::vector<proto::Delivery> batch_;
+  std::vector<MessageRef> hold_;
+  std::vector<Queue::Taken> taken_;
   expr::Arena arena_;
 };
 
@@ -565,12 +569,13 @@ bool Broker::Impl::SendDeliver(Peer* p, const std::vector<proto::Delivery>& batc
 void Broker::Impl::FlushSubscriber(Peer* p) {
   p->dirty = false;
   if (p->state == PeerState::kGone) return;
-  std::vector<proto::Delivery> batch;
+  std::vector<proto::Delivery>& batch = batch_;
+  std::vector<MessageRef>& hold = hold_;  // keeps the batch's messages alive until sent
   int64_t now_ns = NowNs();
   while (p->credit > 0 && !p->pending.empty()) {
     batch.clear();
     size_t bytes = 0;
-    std::vector<MessageRef> hold;
+    hold.clear();
     while (batch.size() < p->credit && !p->pending.empty()) {
       const MessageRef& m = p->pending.front();
       size_t b = proto::DeliveryBytes({.publisher = *m->publisher, .topic = m->topic, .payload = m->payload});
@@ -588,8 +593,8 @@ void Broker::Impl::FlushSubscriber(Peer* p) {
 }
 
 void Broker::Impl::FlushQueue(Queue* q) {
-  std::vector<Queue::Taken> taken;
-  std::vector<proto::Delivery> batch;
+  std::vector<Queue::Taken>& taken = taken_;
+  std::vector<proto::Delivery>& batch = batch_;
   int64_t now_ns = NowNs();
   bool progress = true;
   while (progress && q->ready() > 0) {
