@@ -62,7 +62,8 @@ const ProgramSpec& MqBrokerSpec() {
                     "refused, unroutable, latency_ms {p50, p99, samples} "
                     "(broker arrival to delivery, this interval), malformed, oversized, "
                     "refused_commands, expired_peers, connections, disconnections, handshake_failures "
-                    "(connections that were not ZeroMQ), slow_subscribers_disconnected, foreign_in, "
+                    "(connections that were not ZeroMQ), dropped_connections (clients gone without a "
+                    "goodbye: killed, or a frame over the size limit), slow_subscribers_disconnected, foreign_in, "
                     "foreign_rejected, xpub_subscriptions, xpub_forwarded, xpub_dropped, and queues: "
                     "per queue depth, unacked, bytes, consumers, in_per_sec, out_per_sec, in, out, "
                     "acked, redeliveries, refusals. Subscribe with mq-sub --topic '$SYS.#'.",

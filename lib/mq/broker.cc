@@ -59,6 +59,8 @@ struct Peer {
   std::deque<MessageRef> pending;  // fan-out: matched, not yet sent
   size_t pending_bytes = 0;
   int64_t last_ack_ms = 0;
+  int fd = -1;           // connection the last message came in on
+  bool suspect = false;  // a connection with that fd closed: probe it
   bool dirty = false;
 };
 
@@ -141,7 +143,7 @@ class Broker::Impl {
   uint64_t messages_in_ = 0, delivered_ = 0, refused_ = 0, malformed_ = 0, oversized_ = 0, unroutable_ = 0;
   uint64_t foreign_in_ = 0, foreign_rejected_ = 0, xpub_forwarded_ = 0, xpub_dropped_ = 0;
   uint64_t slow_disconnected_ = 0, expired_ = 0, refused_commands_ = 0, problems_shown_ = 0;
-  uint64_t connections_ = 0, disconnections_ = 0, handshake_failures_ = 0;
+  uint64_t connections_ = 0, disconnections_ = 0, handshake_failures_ = 0, dropped_ = 0;
   uint64_t prev_in_ = 0, prev_delivered_ = 0;
   absl::flat_hash_map<std::string, Queue::Counters> prev_queue_;
   agg::QuantileSketch latency_ms_;
@@ -215,7 +217,15 @@ bool Broker::Impl::SendTo(Peer* p, proto::Command c, std::string_view body) {
   }
   // Unreachable: the connection is gone. Would block: the peer has stopped
   // reading although the protocol bounds what it is owed.
-  Close(p, r == Socket::SendResult::kUnreachable ? "connection gone" : "not reading (send queue full)", false);
+  std::string who = p->name ? *p->name : std::string("(no HELLO yet)");
+  if (r == Socket::SendResult::kUnreachable) {
+    Problem(&dropped_, fmt::format("client '{}' is gone without a goodbye (killed, connection lost, or a frame "
+                                   "over the size limit, which ZeroMQ answers by closing the connection)",
+                                   who));
+  } else {
+    Problem(&dropped_, fmt::format("client '{}' stopped reading; disconnected", who));
+  }
+  Close(p, r == Socket::SendResult::kUnreachable ? "connection lost" : "not reading (send queue full)", false);
   return false;
 }
 
@@ -250,6 +260,8 @@ void Broker::Impl::OnClientMessage(const Frames& f) {
     peers_.emplace(identity, std::move(np));
   }
   p->last_recv_ms = NowMs();
+  p->fd = f.source_fd();
+  p->suspect = false;
   std::string_view body = f.size() == 3 ? f[2] : std::string_view();
 
   // Decode first: the state table only ever sees well-formed commands.
@@ -701,6 +713,17 @@ void Broker::Impl::OnMonitorEvent(const Frames& f) {
     ++connections_;
   } else if (e.event == ZMQ_EVENT_DISCONNECTED) {
     ++disconnections_;
+    // The peer that used this descriptor may be gone without a BYE (killed,
+    // or ZeroMQ dropped it for a frame over the size limit). Descriptors are
+    // reused, so probe rather than close: a send to a vanished peer fails.
+    std::vector<Peer*> probe;
+    for (auto& [id, p] : peers_) {
+      if (p->fd == static_cast<int>(e.value) && p->state != PeerState::kGone) probe.push_back(p.get());
+    }
+    for (Peer* p : probe) {
+      p->suspect = true;
+      SendTo(p, proto::Command::kHeartbeat, {});
+    }
   } else if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || e.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
              e.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
     Problem(&handshake_failures_, "a connection from " + e.address +
@@ -713,7 +736,7 @@ void Broker::Impl::CheckPeers(int64_t now) {
   for (auto& [id, p] : peers_) {
     if (now - p->last_recv_ms > 3 * options_.heartbeat_ms) {
       expired.push_back(p.get());
-    } else if (now - p->last_send_ms >= options_.heartbeat_ms) {
+    } else if (p->suspect || now - p->last_send_ms >= options_.heartbeat_ms) {
       SendTo(p.get(), proto::Command::kHeartbeat, {});
     }
   }
@@ -757,11 +780,11 @@ void Broker::Impl::PublishStats(int64_t now) {
       "\"messages_in\":{},\"in_per_sec\":{},\"delivered\":{},\"out_per_sec\":{},\"refused\":{},\"unroutable\":{},"
       "\"latency_ms\":{{\"p50\":{},\"p99\":{},\"samples\":{}}},\"malformed\":{},\"oversized\":{},"
       "\"refused_commands\":{},\"expired_peers\":{},\"connections\":{},\"disconnections\":{},"
-      "\"handshake_failures\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
+      "\"handshake_failures\":{},\"dropped_connections\":{},\"slow_subscribers_disconnected\":{},\"foreign_in\":{},"
       "\"foreign_rejected\":{},\"xpub_subscriptions\":{},\"xpub_forwarded\":{},\"xpub_dropped\":{},\"queues\":{{",
       time::FormatRfc3339Us(static_cast<int64_t>(WallUs())), (now - started_ms_) / 1000, secs, publishers,
       subscribers, consumers, held_batches_, messages_in_, rate(messages_in_, prev_in_), delivered_, rate(delivered_, prev_delivered_),
-      refused_, unroutable_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_, connections_, disconnections_, handshake_failures_,
+      refused_, unroutable_, ms(0.5), ms(0.99), latency_ms_.count(), malformed_, oversized_, refused_commands_, expired_, connections_, disconnections_, handshake_failures_, dropped_,
       slow_disconnected_, foreign_in_, foreign_rejected_, xpub_prefixes_.size(), xpub_forwarded_, xpub_dropped_);
   bool first = true;
   for (auto& [name, q] : queues_) {

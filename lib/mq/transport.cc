@@ -126,6 +126,13 @@ bool DecodeMonitorEvent(const Frames& f, MonitorEvent* e) {
   return true;
 }
 
+int Frames::source_fd() const {
+  if (parts_.empty()) return -1;
+  // ZMQ_SRCFD is deprecated in favour of metadata, but it is the only way
+  // libzmq 4.3 offers to tie a message to its connection.
+  return zmq_msg_get(const_cast<zmq_msg_t*>(parts_.back().handle()), ZMQ_SRCFD);
+}
+
 bool Socket::HasInput() {
   int events = 0;
   Quietly([&] { events = socket_.get(zmq::sockopt::events); });

@@ -37,6 +37,9 @@ class Frames {
     return {static_cast<const char*>(parts_[i].data()), parts_[i].size()};
   }
   void clear() { parts_.clear(); }
+  // The descriptor of the connection the message came in on (ZMQ_SRCFD),
+  // or -1. Lets a monitor's DISCONNECTED event be matched to a peer.
+  int source_fd() const;
 
  private:
   friend class Socket;
