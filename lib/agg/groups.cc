@@ -31,6 +31,11 @@ Group* GroupTable::Find(std::string_view canonical, const std::vector<std::strin
   return groups_.back().get();
 }
 
+void GroupTable::RememberString(std::string_view s, Group* g) {
+  if (g == overflow_.get()) return;
+  string_index_.emplace(std::string(s), g);
+}
+
 std::vector<const Group*> GroupTable::Ordered() const {
   std::vector<const Group*> out;
   out.reserve(size());
@@ -47,6 +52,8 @@ size_t GroupTable::MemoryBytes() const {
     for (const auto& s : g.states) bytes += s->MemoryBytes();
   };
   for (const auto& [key, i] : index_) bytes += key.size() > 15 ? key.capacity() : 0;
+  bytes += string_index_.capacity() * (sizeof(std::string) + sizeof(Group*) + 1);
+  for (const auto& [key, g] : string_index_) bytes += key.size() > 15 ? key.capacity() : 0;
   for (const auto& g : groups_) add(*g);
   if (overflow_) add(*overflow_);
   return bytes;
@@ -54,6 +61,7 @@ size_t GroupTable::MemoryBytes() const {
 
 void GroupTable::Clear() {
   index_.clear();
+  string_index_.clear();
   groups_.clear();
   overflow_.reset();
   overflow_keys_ = 0;
