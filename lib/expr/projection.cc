@@ -4,6 +4,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "expr/json.h"
 #include "expr/nodes.h"
 
@@ -174,8 +178,26 @@ std::unique_ptr<FieldSlots> FieldSlots::Analyze(const std::vector<const Expressi
 namespace {
 
 // The raw content of the string starting at `raw` (just past its opening
-// quote), or false if it contains a backslash (an escape).
+// quote), or false if it contains a backslash (an escape). Reads 16 bytes
+// at a time: the string ends before the line, and SIMDJSON_PADDING (>= 16)
+// readable bytes follow the line.
 inline bool RawStringContent(const char* raw, std::string_view* out) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (const char* p = raw;; p += 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, quote)));
+    const unsigned b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, backslash)));
+    if (q != 0) {
+      const unsigned end = static_cast<unsigned>(__builtin_ctz(q));
+      if ((b & ((1u << end) - 1)) != 0) return false;
+      *out = std::string_view(raw, static_cast<size_t>(p - raw) + end);
+      return true;
+    }
+    if (b != 0) return false;
+  }
+#else
   const char* p = raw;
   for (;;) {
     char c = *p;
@@ -185,6 +207,7 @@ inline bool RawStringContent(const char* raw, std::string_view* out) {
   }
   *out = std::string_view(raw, static_cast<size_t>(p - raw));
   return true;
+#endif
 }
 
 }  // namespace
@@ -205,7 +228,8 @@ bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value*
     std::string_view key;
     if (!RawStringContent(field.key().raw(), &key)) return false;
     size_t s = 0;
-    while (s < n && (key.size() != names_[s].size() || std::memcmp(key.data(), names_[s].data(), key.size()) != 0)) {
+    while (s < n && (key.size() != names_[s].size() || (!key.empty() && key[0] != names_[s][0]) ||
+                     std::memcmp(key.data(), names_[s].data(), key.size()) != 0)) {
       ++s;
     }
     if (s == n) continue;
