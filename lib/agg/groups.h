@@ -42,7 +42,7 @@ class GroupTable {
   // nullptr if none was remembered (call Find, then RememberString).
   // Saves encoding the canonical key of every record.
   Group* FindString(std::string_view s) const {
-    auto it = string_index_.find(absl::string_view(s.data(), s.size()));
+    auto it = string_index_.find(s);
     return it == string_index_.end() ? nullptr : it->second;
   }
   // `g` was returned by Find() for the one-key string `s`; ignored for the
@@ -65,7 +65,18 @@ class GroupTable {
   size_t key_count_;
   uint64_t max_groups_;
   absl::flat_hash_map<std::string, size_t> index_;
-  absl::flat_hash_map<std::string, Group*> string_index_;
+  // A cheap inline hash for string_index_ (short host names, paths, ...),
+  // seeded per table.
+  struct RawHash {
+    using is_transparent = void;
+    uint64_t seed = 0;
+    size_t operator()(std::string_view s) const;
+  };
+  struct RawEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  absl::flat_hash_map<std::string, Group*, RawHash, RawEq> string_index_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::unique_ptr<Group> overflow_;
   uint64_t overflow_keys_ = 0;

@@ -51,6 +51,21 @@ bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& re
   return true;
 }
 
+namespace {
+
+// True when JSON output must escape a byte of `s` (as expr::AppendJson
+// does: control characters, DEL, quote and backslash).
+bool NeedsEscape(std::string_view s) {
+  bool bad = false;
+  for (char ch : s) {
+    const unsigned char c = static_cast<unsigned char>(ch);
+    bad |= c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+  }
+  return bad;
+}
+
+}  // namespace
+
 std::unique_ptr<expr::FieldSlots> AnalyzeSlots(const expr::Expression* time, const std::vector<agg::KeySpec>& keys,
                                                const std::vector<agg::AggSpec>& aggs, SlotMap* map) {
   std::vector<const expr::Expression*> used;
@@ -81,7 +96,16 @@ void GroupKeyFromSlots(const SlotMap& map, const expr::Value* values, std::strin
   for (size_t i = 0; i < n; ++i) {
     *canonical += i == 0 ? '[' : ',';
     size_t at = canonical->size();
-    agg::AppendCanonical(values[map.key_slot[i]], canonical);
+    const expr::Value& v = values[map.key_slot[i]];
+    if (v.is_string() && !NeedsEscape(v.string())) {
+      // The common case: the string as it is, in quotes (what AppendJson
+      // writes when nothing needs escaping).
+      *canonical += '"';
+      canonical->append(v.string());
+      *canonical += '"';
+    } else {
+      agg::AppendCanonical(v, canonical);
+    }
     (*key_json)[i].assign(*canonical, at, std::string::npos);
   }
   *canonical += ']';
