@@ -2,6 +2,10 @@
 
 #include <fmt/core.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "agg/canonical.h"
 #include "io/report.h"
 
@@ -56,12 +60,27 @@ namespace {
 // True when JSON output must escape a byte of `s` (as expr::AppendJson
 // does: control characters, DEL, quote and backslash).
 bool NeedsEscape(std::string_view s) {
-  bool bad = false;
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    bad |= c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+  const char* p = s.data();
+  size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; n >= 16; p += 16, n -= 16) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(c, ctl), c);  // c <= 0x1f
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(c, del));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(c, quote));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(c, backslash));
+    if (_mm_movemask_epi8(bad) != 0) return true;
   }
-  return bad;
+#endif
+  for (; n > 0; ++p, --n) {
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') return true;
+  }
+  return false;
 }
 
 }  // namespace
