@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <cstring>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -119,9 +121,12 @@ void GroupKeyFromSlots(const SlotMap& map, const expr::Value* values, std::strin
     if (v.is_string() && !NeedsEscape(v.string())) {
       // The common case: the string as it is, in quotes (what AppendJson
       // writes when nothing needs escaping).
-      *canonical += '"';
-      canonical->append(v.string());
-      *canonical += '"';
+      const std::string_view str = v.string();
+      canonical->resize(at + str.size() + 2);
+      char* p = canonical->data() + at;
+      p[0] = '"';
+      std::memcpy(p + 1, str.data(), str.size());
+      p[str.size() + 1] = '"';
     } else {
       agg::AppendCanonical(v, canonical);
     }
