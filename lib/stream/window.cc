@@ -25,7 +25,7 @@ int64_t WallMs() {
 // The event time from the --time expression's result (r, v, error), or
 // false with the reason.
 bool EventTimeOf(const WindowRunOptions& o, expr::Expression::Result r, const expr::Value& v, std::string error,
-                 int64_t* t, std::string* reason) {
+                 time::Rfc3339Cache* rfc3339, int64_t* t, std::string* reason) {
   const std::string& text = o.time_expr->text();
   if (r == expr::Expression::Result::kError) {
     *reason = "--time " + text + ": " + error + "; record skipped";
@@ -45,8 +45,8 @@ bool EventTimeOf(const WindowRunOptions& o, expr::Expression::Result r, const ex
     return false;
   }
   if (v.is_string()) {
-    bool ok = o.time_format != nullptr ? o.time_format->Parse(v.string(), t, &error)
-                                       : time::ParseRfc3339(v.string(), t, &error);
+    bool ok =
+        o.time_format != nullptr ? o.time_format->Parse(v.string(), t, &error) : rfc3339->Parse(v.string(), t, &error);
     if (ok && *t > window::kMinTime / 2 && *t < window::kMaxTime / 2) return true;
     if (ok) error = "out of range";
     *reason = "bad time value ";
@@ -69,12 +69,12 @@ bool EventTimeOf(const WindowRunOptions& o, expr::Expression::Result r, const ex
 }
 
 // The event time of a record, or false with the reason.
-bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena* arena, int64_t* t,
-               std::string* reason) {
+bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena* arena, time::Rfc3339Cache* rfc3339,
+               int64_t* t, std::string* reason) {
   expr::Value v;
   std::string error;
   expr::Expression::Result r = o.time_expr->Eval(record, arena, &v, &error);
-  return EventTimeOf(o, r, v, std::move(error), t, reason);
+  return EventTimeOf(o, r, v, std::move(error), rfc3339, t, reason);
 }
 
 }  // namespace
@@ -168,14 +168,16 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     return s;
   };
 
+  time::Rfc3339Cache rfc3339;
   while (!out->failed() && records.Next()) {
     const io::LineReader& lines = records.lines();
     progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
     int64_t t = 0;
     const expr::Value* values = records.fast() ? records.slot_values() : nullptr;
-    if (!processing && !(values != nullptr ? EventTimeOf(o, expr::Expression::Result::kValue,
-                                                         values[slot_map.time_slot], std::string(), &t, &reason)
-                                           : EventTime(o, records.value(), records.arena(), &t, &reason))) {
+    if (!processing &&
+        !(values != nullptr ? EventTimeOf(o, expr::Expression::Result::kValue, values[slot_map.time_slot],
+                                          std::string(), &rfc3339, &t, &reason)
+                            : EventTime(o, records.value(), records.arena(), &rfc3339, &t, &reason))) {
       if (!records.ReportCurrent(io::Problem::kEvalError, reason)) break;
       continue;
     }
