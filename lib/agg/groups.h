@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agg/spec.h"
+#include "base/bytes_equal.h"
 
 namespace govstream::agg {
 
@@ -74,7 +75,9 @@ class GroupTable {
   };
   struct RawEq {
     using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    bool operator()(std::string_view a, std::string_view b) const {
+      return a.size() == b.size() && BytesEqual(a.data(), b.data(), a.size());
+    }
   };
   absl::flat_hash_map<std::string, Group*, RawHash, RawEq> string_index_;
   std::vector<std::unique_ptr<Group>> groups_;

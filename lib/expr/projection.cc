@@ -8,6 +8,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "base/bytes_equal.h"
 #include "expr/json.h"
 #include "expr/nodes.h"
 
@@ -228,8 +229,7 @@ bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value*
     std::string_view key;
     if (!RawStringContent(field.key().raw(), &key)) return false;
     size_t s = 0;
-    while (s < n && (key.size() != names_[s].size() || (!key.empty() && key[0] != names_[s][0]) ||
-                     std::memcmp(key.data(), names_[s].data(), key.size()) != 0)) {
+    while (s < n && (key.size() != names_[s].size() || !BytesEqual(key.data(), names_[s].data(), key.size()))) {
       ++s;
     }
     if (s == n) continue;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes_equal.h"
 #include "expr/expr.h"
 #include "expr/json.h"
 #include "expr/projection.h"
@@ -273,4 +274,17 @@ TEST_CASE("FieldSlots read records as the full parse evaluates them", "[expr][pr
   CHECK(Slots({".ms"}, "") == "<refused>");
   // Without fields, any object is accepted.
   CHECK(Slots({}, R"({"a":1})") == "");
+}
+
+TEST_CASE("BytesEqual compares every byte of short ranges", "[base]") {
+  const std::string a = "web-18.prod.example.net/abcdefghij";
+  for (size_t n = 0; n <= a.size(); ++n) {
+    std::string b = a.substr(0, n);
+    CHECK(govstream::BytesEqual(a.data(), b.data(), n));
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = b;
+      c[i] ^= 1;
+      CHECK_FALSE(govstream::BytesEqual(a.data(), c.data(), n));
+    }
+  }
 }
