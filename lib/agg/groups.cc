@@ -1,9 +1,39 @@
 #include "agg/groups.h"
 
+#include <cstring>
+
 namespace govstream::agg {
 
+namespace {
+
+inline uint64_t Mix(uint64_t h, uint64_t v) {
+  const unsigned __int128 m = static_cast<unsigned __int128>(h ^ v) * 0x9e3779b97f4a7c15u;
+  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
+}
+
+inline uint64_t Load(const char* p, size_t n) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, n);
+  return v;
+}
+
+}  // namespace
+
+size_t GroupTable::RawHash::operator()(std::string_view s) const {
+  const char* p = s.data();
+  const size_t n = s.size();
+  uint64_t h = Mix(seed, n);
+  if (n < 8) return Mix(h, Load(p, n));
+  size_t i = 0;
+  for (; i + 8 < n; i += 8) h = Mix(h, Load(p + i, 8));
+  return Mix(h, Load(p + n - 8, 8));  // the last 8 bytes (may overlap)
+}
+
 GroupTable::GroupTable(const std::vector<AggSpec>* aggs, size_t key_count, uint64_t max_groups)
-    : aggs_(aggs), key_count_(key_count), max_groups_(max_groups) {}
+    : aggs_(aggs),
+      key_count_(key_count),
+      max_groups_(max_groups),
+      string_index_(0, RawHash{Mix(reinterpret_cast<uintptr_t>(this), 0x5851f42d4c957f2du)}, RawEq()) {}
 
 std::unique_ptr<Group> GroupTable::NewGroup(const std::vector<std::string>& key_json) const {
   auto g = std::make_unique<Group>();
@@ -31,6 +61,11 @@ Group* GroupTable::Find(std::string_view canonical, const std::vector<std::strin
   return groups_.back().get();
 }
 
+void GroupTable::RememberString(std::string_view s, Group* g) {
+  if (g == overflow_.get()) return;
+  string_index_.emplace(std::string(s), g);
+}
+
 std::vector<const Group*> GroupTable::Ordered() const {
   std::vector<const Group*> out;
   out.reserve(size());
@@ -47,6 +82,8 @@ size_t GroupTable::MemoryBytes() const {
     for (const auto& s : g.states) bytes += s->MemoryBytes();
   };
   for (const auto& [key, i] : index_) bytes += key.size() > 15 ? key.capacity() : 0;
+  bytes += string_index_.capacity() * (sizeof(std::string) + sizeof(Group*) + 1);
+  for (const auto& [key, g] : string_index_) bytes += key.size() > 15 ? key.capacity() : 0;
   for (const auto& g : groups_) add(*g);
   if (overflow_) add(*overflow_);
   return bytes;
@@ -54,6 +91,7 @@ size_t GroupTable::MemoryBytes() const {
 
 void GroupTable::Clear() {
   index_.clear();
+  string_index_.clear();
   groups_.clear();
   overflow_.reset();
   overflow_keys_ = 0;

@@ -18,13 +18,14 @@
 #include <vector>
 
 #include "agg/spec.h"
+#include "base/bytes_equal.h"
 
 namespace govstream::agg {
 
 inline constexpr std::string_view kOverflowKey = "(other)";
 
 struct Group {
-  std::vector<std::string> key_json;  // one JSON text per key field
+  std::vector<std::string> key_json;           // one JSON text per key field
   std::vector<std::unique_ptr<State>> states;  // one per AggSpec
 };
 
@@ -36,6 +37,18 @@ class GroupTable {
   // The group for this key (creating it, or the overflow group).
   // `canonical` identifies the key; `key_json` is used when creating.
   Group* Find(std::string_view canonical, const std::vector<std::string>& key_json);
+
+  // A second index for tables with one key field, by the raw bytes of a
+  // string key value: the group Find() returned for the string `s`, or
+  // nullptr if none was remembered (call Find, then RememberString).
+  // Saves encoding the canonical key of every record.
+  Group* FindString(std::string_view s) const {
+    auto it = string_index_.find(s);
+    return it == string_index_.end() ? nullptr : it->second;
+  }
+  // `g` was returned by Find() for the one-key string `s`; ignored for the
+  // overflow group (every new key must go through Find to be counted).
+  void RememberString(std::string_view s, Group* g);
 
   // Groups in first-seen order, the overflow group (if any) last.
   std::vector<const Group*> Ordered() const;
@@ -53,6 +66,20 @@ class GroupTable {
   size_t key_count_;
   uint64_t max_groups_;
   absl::flat_hash_map<std::string, size_t> index_;
+  // A cheap inline hash for string_index_ (short host names, paths, ...),
+  // seeded per table.
+  struct RawHash {
+    using is_transparent = void;
+    uint64_t seed = 0;
+    size_t operator()(std::string_view s) const;
+  };
+  struct RawEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const {
+      return a.size() == b.size() && BytesEqual(a.data(), b.data(), a.size());
+    }
+  };
+  absl::flat_hash_map<std::string, Group*, RawHash, RawEq> string_index_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::unique_ptr<Group> overflow_;
   uint64_t overflow_keys_ = 0;

@@ -4,6 +4,11 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "base/bytes_equal.h"
 #include "expr/json.h"
 #include "expr/nodes.h"
 
@@ -150,6 +155,122 @@ bool Projection::Extract(ondemand::parser* parser, std::string_view line, Arena*
   ondemand::object obj;
   if (doc.get_object().get(obj)) return false;
   return ProjectionAccess::Extract(obj, root_, arena, out);
+}
+
+std::unique_ptr<FieldSlots> FieldSlots::Analyze(const std::vector<const Expression*>& exprs) {
+  auto f = std::unique_ptr<FieldSlots>(new FieldSlots());
+  for (const Expression* e : exprs) {
+    auto* field = dynamic_cast<const FieldNode*>(e->root_node());
+    if (field == nullptr || dynamic_cast<const IdentityNode*>(field->target()) == nullptr) return nullptr;
+    const std::string& name = field->key();
+    for (char c : name) {
+      // Names whose JSON form differs from their bytes: not matched raw.
+      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return nullptr;
+    }
+    size_t slot = 0;
+    while (slot < f->names_.size() && f->names_[slot] != name) ++slot;
+    if (slot == f->names_.size()) f->names_.push_back(name);
+    f->slot_of_.push_back(slot);
+  }
+  if (f->names_.size() > 64) return nullptr;  // Extract tracks slots in a 64-bit mask
+  return f;
+}
+
+namespace {
+
+// The raw content of the string starting at `raw` (just past its opening
+// quote), or false if it contains a backslash (an escape). Reads 16 bytes
+// at a time: the string ends before the line, and SIMDJSON_PADDING (>= 16)
+// readable bytes follow the line.
+inline bool RawStringContent(const char* raw, std::string_view* out) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (const char* p = raw;; p += 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const unsigned q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, quote)));
+    const unsigned b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, backslash)));
+    if (q != 0) {
+      const unsigned end = static_cast<unsigned>(__builtin_ctz(q));
+      if ((b & ((1u << end) - 1)) != 0) return false;
+      *out = std::string_view(raw, static_cast<size_t>(p - raw) + end);
+      return true;
+    }
+    if (b != 0) return false;
+  }
+#else
+  const char* p = raw;
+  for (;;) {
+    char c = *p;
+    if (c == '"') break;
+    if (c == '\\') return false;
+    ++p;
+  }
+  *out = std::string_view(raw, static_cast<size_t>(p - raw));
+  return true;
+#endif
+}
+
+}  // namespace
+
+bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value* values) const {
+  ondemand::document doc;
+  if (parser->iterate(line.data(), line.size(), line.size() + simdjson::SIMDJSON_PADDING).get(doc)) return false;
+  ondemand::object obj;
+  if (doc.get_object().get(obj)) return false;
+  const size_t n = names_.size();
+  if (n == 0) return true;
+  uint64_t found = 0;  // bit s: slot s seen
+  const uint64_t all = n == 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+  for (size_t s = 0; s < n; ++s) values[s] = Value::Null();
+  for (auto member : obj) {
+    if (member.error()) return false;
+    ondemand::field field = std::move(member).value_unsafe();
+    std::string_view key;
+    if (!RawStringContent(field.key().raw(), &key)) return false;
+    size_t s = 0;
+    while (s < n && (key.size() != names_[s].size() || !BytesEqual(key.data(), names_[s].data(), key.size()))) {
+      ++s;
+    }
+    if (s == n) continue;
+    const uint64_t bit = uint64_t{1} << s;
+    if ((found & bit) != 0) continue;  // a duplicate: the first wins
+    ondemand::value v = field.value();
+    ondemand::json_type t;
+    if (v.type().get(t)) return false;
+    switch (t) {
+      case ondemand::json_type::number: {
+        double d;
+        if (v.get_double().get(d)) return false;
+        values[s] = Value::Number(d);
+        break;
+      }
+      case ondemand::json_type::string: {
+        ondemand::raw_json_string raw;
+        std::string_view content;
+        if (v.get_raw_json_string().get(raw) || !RawStringContent(raw.raw(), &content)) return false;
+        values[s] = Value::String(content);
+        break;
+      }
+      case ondemand::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) return false;
+        values[s] = Value::Bool(b);
+        break;
+      }
+      case ondemand::json_type::null: {
+        bool is_null = false;
+        if (v.is_null().get(is_null) || !is_null) return false;
+        values[s] = Value::Null();
+        break;
+      }
+      default:
+        return false;  // arrays and objects: built by the general path
+    }
+    found |= bit;
+    if (found == all) break;
+  }
+  return true;
 }
 
 std::string Projection::Describe() const {

@@ -51,6 +51,47 @@ class Projection {
   PathNode root_;
 };
 
+// FieldSlots: the fast case of a projection, when every expression is one
+// top-level field (`.host`, `.latency_ms`, `."a b"`). Extract() makes a
+// single pass over the On-Demand object's members and stores each wanted
+// field's value in its slot -- no object is built, no arena is used, and an
+// expression read by several consumers (avg and p99 of .latency_ms) is
+// looked up once.
+//
+// Semantics match evaluating each expression on the fully parsed record:
+// the first occurrence of a duplicate key wins (as JsonParser); a missing
+// field is null. Strings are views of the raw line bytes, which are the
+// string's content because Extract() refuses (returns false) any record
+// where a member key it passes or a selected string value contains a
+// backslash. It also refuses records that are not objects, parse errors,
+// numbers On-Demand cannot read, and selected values that are arrays or
+// objects: evaluate those records another way (Projection, full parse).
+// As with Projection, the rest of the line is NOT validated.
+//
+// Not thread-safe: uses the caller's On-Demand parser; values point into
+// the line (valid while it is).
+class FieldSlots {
+ public:
+  // nullptr unless every expression is a single top-level field whose name
+  // needs no escaping in JSON.
+  static std::unique_ptr<FieldSlots> Analyze(const std::vector<const Expression*>& exprs);
+
+  // Number of distinct fields (slots).
+  size_t size() const { return names_.size(); }
+  // The slot holding expression i's value (i indexes Analyze's `exprs`).
+  size_t slot_of(size_t i) const { return slot_of_[i]; }
+  const std::string& name(size_t slot) const { return names_[slot]; }
+
+  // `line` must be followed by SIMDJSON_PADDING readable bytes; `values`
+  // has size() entries. True: values[s] is field s's value (null when
+  // absent). False: see the class comment; `values` is then unspecified.
+  bool Extract(simdjson::ondemand::parser* parser, std::string_view line, Value* values) const;
+
+ private:
+  std::vector<std::string> names_;
+  std::vector<size_t> slot_of_;
+};
+
 }  // namespace govstream::expr
 
 #endif  // GOVSTREAM_EXPR_PROJECTION_H_

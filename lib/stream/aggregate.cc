@@ -129,6 +129,10 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     };
   }
   std::unique_ptr<expr::Projection> projection;
+  std::unique_ptr<expr::FieldSlots> slots;
+  SlotMap slot_map;
+  // One string key read through slots: groups are found by its raw bytes.
+  const bool string_keyed = keys.size() == 1;
   if (o.input.trust_input) {
     std::vector<const expr::Expression*> used;
     for (const agg::KeySpec& k : keys) used.push_back(k.expr.get());
@@ -137,6 +141,8 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     }
     projection = expr::Projection::Analyze(used);
     ro.projection = projection.get();
+    slots = AnalyzeSlots(nullptr, keys, aggs, &slot_map);
+    ro.slots = slots.get();
   }
   reporter->set_before_print([out] { out->Flush(); });
   RecordReader records(o.input.inputs, ro, reporter);
@@ -145,23 +151,45 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   std::string error, canonical;
   std::vector<std::string> key_json(keys.size());
 
+  auto find = [&](std::string_view canonical_key) {
+    agg::Group* g = table.Find(canonical_key, key_json);
+    if (table.overflowed() && !overflow_reported) {
+      overflow_reported = true;
+      reporter->Error(
+          fmt::format("more than {} groups (--max-groups): further new groups "
+                      "are counted under "
+                      "the key \"{}\"",
+                      o.max_groups, agg::kOverflowKey));
+    }
+    return g;
+  };
+
   while (!out->failed() && records.Next()) {
     const io::LineReader& lines = records.lines();
     progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
-    // Group key: the canonical encoding of the key values, as a JSON array.
-    if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
-      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
-      continue;
-    }
-    agg::Group* g = table.Find(canonical, key_json);
-    if (table.overflowed() && !overflow_reported) {
-      overflow_reported = true;
-      reporter->Error(fmt::format("more than {} groups (--max-groups): further new groups are counted under "
-                                  "the key \"{}\"", o.max_groups, agg::kOverflowKey));
-    }
-    if (!FeedAggregates(aggs, records.value(), records.arena(), g->states, o.input.strict, &skips, &error)) {
-      records.ReportCurrent(io::Problem::kEvalError, error);
-      break;  // --strict
+    agg::Group* g = nullptr;
+    if (records.fast()) {
+      const expr::Value* values = records.slot_values();
+      const expr::Value* key = string_keyed ? &values[slot_map.key_slot[0]] : nullptr;
+      if (key != nullptr && !key->is_string()) key = nullptr;
+      if (key != nullptr) g = table.FindString(key->string());
+      if (g == nullptr) {
+        GroupKeyFromSlots(slot_map, values, &canonical, &key_json);
+        g = find(canonical);
+        if (key != nullptr) table.RememberString(key->string(), g);
+      }
+      FeedAggregatesFromSlots(aggs, slot_map, values, g->states, &skips);
+    } else {
+      // Group key: the canonical encoding of the key values, as a JSON array.
+      if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
+        if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+        continue;
+      }
+      g = find(canonical);
+      if (!FeedAggregates(aggs, records.value(), records.arena(), g->states, o.input.strict, &skips, &error)) {
+        records.ReportCurrent(io::Problem::kEvalError, error);
+        break;  // --strict
+      }
     }
     ++since_snapshot;
     if (o.every != 0 && since_snapshot >= o.every) snapshot();

@@ -2,6 +2,12 @@
 
 #include <fmt/core.h>
 
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "agg/canonical.h"
 #include "io/report.h"
 
@@ -26,8 +32,8 @@ bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& reco
 }
 
 bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
-                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict,
-                    std::vector<AggSkips>* skips, std::string* error) {
+                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict, std::vector<AggSkips>* skips,
+                    std::string* error) {
   for (size_t i = 0; i < aggs.size(); ++i) {
     const agg::AggSpec& a = aggs[i];
     if (!a.arg) {
@@ -51,6 +57,101 @@ bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& re
   return true;
 }
 
+namespace {
+
+// True when JSON output must escape a byte of `s` (as expr::AppendJson
+// does: control characters, DEL, quote and backslash).
+bool NeedsEscape(std::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+#if defined(__SSE2__)
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  const __m128i del = _mm_set1_epi8(0x7f);
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; n >= 16; p += 16, n -= 16) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(c, ctl), c);  // c <= 0x1f
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(c, del));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(c, quote));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(c, backslash));
+    if (_mm_movemask_epi8(bad) != 0) return true;
+  }
+#endif
+  for (; n > 0; ++p, --n) {
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<expr::FieldSlots> AnalyzeSlots(const expr::Expression* time, const std::vector<agg::KeySpec>& keys,
+                                               const std::vector<agg::AggSpec>& aggs, SlotMap* map) {
+  std::vector<const expr::Expression*> used;
+  if (time != nullptr) used.push_back(time);
+  for (const agg::KeySpec& k : keys) used.push_back(k.expr.get());
+  for (const agg::AggSpec& a : aggs) {
+    if (a.arg) used.push_back(a.arg.get());
+  }
+  std::unique_ptr<expr::FieldSlots> slots = expr::FieldSlots::Analyze(used);
+  if (!slots) return nullptr;
+  size_t i = 0;
+  *map = SlotMap();
+  if (time != nullptr) map->time_slot = slots->slot_of(i++);
+  for (size_t k = 0; k < keys.size(); ++k) map->key_slot.push_back(slots->slot_of(i++));
+  for (const agg::AggSpec& a : aggs) map->agg_slot.push_back(a.arg ? slots->slot_of(i++) : SIZE_MAX);
+  return slots;
+}
+
+void GroupKeyFromSlots(const SlotMap& map, const expr::Value* values, std::string* canonical,
+                       std::vector<std::string>* key_json) {
+  canonical->clear();
+  const size_t n = map.key_slot.size();
+  key_json->resize(n);
+  if (n == 0) {
+    canonical->append("[]");
+    return;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    *canonical += i == 0 ? '[' : ',';
+    size_t at = canonical->size();
+    const expr::Value& v = values[map.key_slot[i]];
+    if (v.is_string() && !NeedsEscape(v.string())) {
+      // The common case: the string as it is, in quotes (what AppendJson
+      // writes when nothing needs escaping).
+      const std::string_view str = v.string();
+      canonical->resize(at + str.size() + 2);
+      char* p = canonical->data() + at;
+      p[0] = '"';
+      std::memcpy(p + 1, str.data(), str.size());
+      p[str.size() + 1] = '"';
+    } else {
+      agg::AppendCanonical(v, canonical);
+    }
+    (*key_json)[i].assign(*canonical, at, std::string::npos);
+  }
+  *canonical += ']';
+}
+
+void FeedAggregatesFromSlots(const std::vector<agg::AggSpec>& aggs, const SlotMap& map, const expr::Value* values,
+                             const std::vector<std::unique_ptr<agg::State>>& states, std::vector<AggSkips>* skips) {
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    const size_t s = map.agg_slot[i];
+    if (s == SIZE_MAX) {
+      states[i]->Add(expr::Value::Null());
+      continue;
+    }
+    const expr::Value& v = values[s];
+    if (v.is_null()) {
+      ++(*skips)[i].missing;
+    } else if (!states[i]->Add(v)) {
+      ++(*skips)[i].wrong_type;
+    }
+  }
+}
+
 void AppendFieldName(std::string_view name, std::string* out) {
   *out += '"';
   *out += io::JsonEscape(name);
@@ -58,9 +159,8 @@ void AppendFieldName(std::string_view name, std::string* out) {
 }
 
 void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<std::string>& key_json,
-                       const std::vector<agg::AggSpec>& aggs,
-                       const std::vector<std::unique_ptr<agg::State>>& states, std::string* out,
-                       size_t capture_index, std::string* captured) {
+                       const std::vector<agg::AggSpec>& aggs, const std::vector<std::unique_ptr<agg::State>>& states,
+                       std::string* out, size_t capture_index, std::string* captured) {
   for (size_t i = 0; i < keys.size(); ++i) {
     if (i > 0) *out += ',';
     AppendFieldName(keys[i].output_name, out);

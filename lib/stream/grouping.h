@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agg/spec.h"
+#include "expr/projection.h"
 #include "expr/value.h"
 
 namespace govstream::stream {
@@ -26,9 +27,9 @@ struct AggSkips {
 };
 
 // Evaluates the keys on `record`: *canonical gets the canonical encoding of
-// the key values as a JSON array, "[]" without keys (identifies the group), key_json[i] the JSON
-// text of key i. A key with no output is null, as in jq. False when a key's
-// evaluation failed (*error says why).
+// the key values as a JSON array, "[]" without keys (identifies the group),
+// key_json[i] the JSON text of key i. A key with no output is null, as in jq.
+// False when a key's evaluation failed (*error says why).
 bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& record, expr::Arena* arena,
                   std::string* canonical, std::vector<std::string>* key_json, std::string* error);
 
@@ -37,8 +38,30 @@ bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& reco
 // `strict`, the first evaluation error stops feeding: returns false with
 // *error = "NAME: reason" (the caller reports it); otherwise true.
 bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
-                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict,
-                    std::vector<AggSkips>* skips, std::string* error);
+                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict, std::vector<AggSkips>* skips,
+                    std::string* error);
+
+// Where the time, keys and aggregate arguments live in a FieldSlots read.
+struct SlotMap {
+  size_t time_slot = SIZE_MAX;   // SIZE_MAX: no time expression
+  std::vector<size_t> key_slot;  // per key
+  std::vector<size_t> agg_slot;  // per aggregate; SIZE_MAX: no argument
+};
+
+// FieldSlots for these expressions (`time` may be null), or nullptr when
+// one of them is not a single top-level field (see expr::FieldSlots).
+std::unique_ptr<expr::FieldSlots> AnalyzeSlots(const expr::Expression* time, const std::vector<agg::KeySpec>& keys,
+                                               const std::vector<agg::AggSpec>& aggs, SlotMap* map);
+
+// EvalGroupKey for a record read through FieldSlots (`values` from
+// RecordReader::slot_values()); same outputs.
+void GroupKeyFromSlots(const SlotMap& map, const expr::Value* values, std::string* canonical,
+                       std::vector<std::string>* key_json);
+
+// FeedAggregates for a record read through FieldSlots (field evaluation
+// cannot fail, so there is no error).
+void FeedAggregatesFromSlots(const std::vector<agg::AggSpec>& aggs, const SlotMap& map, const expr::Value* values,
+                             const std::vector<std::unique_ptr<agg::State>>& states, std::vector<AggSkips>* skips);
 
 // Appends "NAME": (escaped) to out.
 void AppendFieldName(std::string_view name, std::string* out);
@@ -47,9 +70,8 @@ void AppendFieldName(std::string_view name, std::string* out);
 // `captured` is set, the JSON of output field number `capture_index` (keys
 // first, then aggregates) is also copied there.
 void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<std::string>& key_json,
-                       const std::vector<agg::AggSpec>& aggs,
-                       const std::vector<std::unique_ptr<agg::State>>& states, std::string* out,
-                       size_t capture_index = SIZE_MAX, std::string* captured = nullptr);
+                       const std::vector<agg::AggSpec>& aggs, const std::vector<std::unique_ptr<agg::State>>& states,
+                       std::string* out, size_t capture_index = SIZE_MAX, std::string* captured = nullptr);
 
 // The --stats member "skipped":{"NAME":{"missing":N,"wrong_type":N},...}
 // (written as ,"skipped":{...}).

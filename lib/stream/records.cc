@@ -17,13 +17,14 @@ InputConfig InputConfigFromArgs(const cli::Args& args) {
 }
 
 RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)
-    : reader_(std::move(sources),
-              io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
-                                      .before_block = options.before_block,
-                                      .idle_tick_ms = options.idle_tick_ms,
-                                      .on_idle_tick = options.on_idle_tick}),
+    : reader_(std::move(sources), io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
+                                                          .before_block = options.before_block,
+                                                          .idle_tick_ms = options.idle_tick_ms,
+                                                          .on_idle_tick = options.on_idle_tick}),
       options_(std::move(options)),
-      reporter_(reporter) {}
+      reporter_(reporter) {
+  if (options_.slots != nullptr) slot_values_.resize(options_.slots->size());
+}
 
 bool RecordReader::ReportCurrent(io::Problem kind, std::string_view reason) {
   reporter_->Report(kind, reader_.source_name(), reader_.line_number(), reason);
@@ -49,9 +50,8 @@ bool RecordReader::Next() {
         reporter_->Error(reader_.message());
         continue;
       case io::LineReader::Event::kTooLong:
-        if (!ReportCurrent(io::Problem::kTooLong,
-                           "line longer than --max-line-bytes (" + std::to_string(options_.max_line_bytes) +
-                               " bytes); skipped")) {
+        if (!ReportCurrent(io::Problem::kTooLong, "line longer than --max-line-bytes (" +
+                                                      std::to_string(options_.max_line_bytes) + " bytes); skipped")) {
           return false;
         }
         continue;
@@ -64,6 +64,13 @@ bool RecordReader::Next() {
       ++prefiltered_;
       continue;
     }
+    if (options_.slots != nullptr && options_.slots->Extract(&ondemand_, line, slot_values_.data())) {
+      projected_ = true;
+      fast_ = true;
+      ++records_;
+      return true;
+    }
+    fast_ = false;
     if (options_.projection != nullptr && options_.projection->Extract(&ondemand_, line, &arena_, &value_)) {
       projected_ = true;
       ++records_;
@@ -83,6 +90,7 @@ bool RecordReader::Next() {
 bool RecordReader::Validate() {
   if (!projected_) return true;
   projected_ = false;
+  fast_ = false;
   if (parser_.Parse(reader_.line(), &arena_, &value_, &error_)) return true;
   --records_;
   ReportCurrent(io::Problem::kInvalidJson, error_);

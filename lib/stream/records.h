@@ -57,6 +57,11 @@ class RecordReader {
     // projected fields (value() holds just those, projected() is true);
     // call Validate() before using a record further.
     const expr::Projection* projection = nullptr;
+    // If set (with `projection` as its fallback): records are first read
+    // through these slots; fast() is then true, value() is unset and
+    // slot_values() holds the fields. Call Validate() before using a
+    // record further.
+    const expr::FieldSlots* slots = nullptr;
     // Passed to io::LineReader (wall-clock ticks while input is idle).
     int64_t idle_tick_ms = 0;
     std::function<bool()> on_idle_tick;
@@ -81,6 +86,10 @@ class RecordReader {
   const io::LineReader& lines() const { return reader_; }
 
   bool projected() const { return projected_; }
+  // The current record was read through Options::slots: slot_values()[s]
+  // is field s (null when absent); value() is not set.
+  bool fast() const { return fast_; }
+  const expr::Value* slot_values() const { return slot_values_.data(); }
   // Fully parses and validates the current record if it was projected;
   // value() is then the whole document. False: it was a bad line (already
   // reported; with --strict, status() is DataError).
@@ -97,6 +106,8 @@ class RecordReader {
   expr::JsonParser parser_;
   simdjson::ondemand::parser ondemand_;
   bool projected_ = false;
+  bool fast_ = false;
+  std::vector<expr::Value> slot_values_;
   expr::Arena arena_;
   expr::Value value_;
   Status status_;

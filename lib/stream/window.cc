@@ -6,8 +6,8 @@
 #include <chrono>
 #include <memory>
 
-#include "expr/json.h"
 #include "agg/groups.h"
+#include "expr/json.h"
 #include "expr/projection.h"
 #include "io/signals.h"
 #include "stream/grouping.h"
@@ -18,18 +18,15 @@ namespace govstream::stream {
 namespace {
 
 int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-// The event time of a record, or false with the reason.
-bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena* arena, int64_t* t,
-               std::string* reason) {
-  expr::Value v;
-  std::string error;
+// The event time from the --time expression's result (r, v, error), or
+// false with the reason.
+bool EventTimeOf(const WindowRunOptions& o, expr::Expression::Result r, const expr::Value& v, std::string error,
+                 time::Rfc3339Cache* rfc3339, int64_t* t, std::string* reason) {
   const std::string& text = o.time_expr->text();
-  expr::Expression::Result r = o.time_expr->Eval(record, arena, &v, &error);
   if (r == expr::Expression::Result::kError) {
     *reason = "--time " + text + ": " + error + "; record skipped";
     return false;
@@ -48,8 +45,8 @@ bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena
     return false;
   }
   if (v.is_string()) {
-    bool ok = o.time_format != nullptr ? o.time_format->Parse(v.string(), t, &error)
-                                       : time::ParseRfc3339(v.string(), t, &error);
+    bool ok =
+        o.time_format != nullptr ? o.time_format->Parse(v.string(), t, &error) : rfc3339->Parse(v.string(), t, &error);
     if (ok && *t > window::kMinTime / 2 && *t < window::kMaxTime / 2) return true;
     if (ok) error = "out of range";
     *reason = "bad time value ";
@@ -69,6 +66,15 @@ bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena
   reason->append(shown);
   reason->append(": not a string or number; record skipped");
   return false;
+}
+
+// The event time of a record, or false with the reason.
+bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena* arena, time::Rfc3339Cache* rfc3339,
+               int64_t* t, std::string* reason) {
+  expr::Value v;
+  std::string error;
+  expr::Expression::Result r = o.time_expr->Eval(record, arena, &v, &error);
+  return EventTimeOf(o, r, v, std::move(error), rfc3339, t, reason);
 }
 
 }  // namespace
@@ -117,7 +123,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     int64_t tick = 100;
     if (o.idle_timeout_ms > 0) tick = std::min<int64_t>(tick, std::max<int64_t>(o.idle_timeout_ms / 2, 10));
     if (processing) {
-      int64_t unit = o.window.kind == window::Kind::kSession ? o.window.gap_ms
+      int64_t unit = o.window.kind == window::Kind::kSession   ? o.window.gap_ms
                      : o.window.kind == window::Kind::kSliding ? std::min(o.window.slide_ms, o.window.size_ms)
                                                                : o.window.size_ms;
       if (unit > 0) tick = std::min<int64_t>(tick, std::max<int64_t>(unit / 4, 10));
@@ -130,6 +136,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     };
   }
   std::unique_ptr<expr::Projection> projection;
+  std::unique_ptr<expr::FieldSlots> slots;
+  SlotMap slot_map;
   if (o.input.trust_input) {
     std::vector<const expr::Expression*> used;
     if (o.time_expr != nullptr) used.push_back(o.time_expr);
@@ -139,6 +147,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     }
     projection = expr::Projection::Analyze(used);
     ro.projection = projection.get();
+    slots = AnalyzeSlots(o.time_expr, keys, aggs, &slot_map);
+    ro.slots = slots.get();
   }
   reporter->set_before_print([out] { out->Flush(); });
   RecordReader records(o.input.inputs, ro, reporter);
@@ -158,15 +168,22 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     return s;
   };
 
+  time::Rfc3339Cache rfc3339;
   while (!out->failed() && records.Next()) {
     const io::LineReader& lines = records.lines();
     progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
     int64_t t = 0;
-    if (!processing && !EventTime(o, records.value(), records.arena(), &t, &reason)) {
+    const expr::Value* values = records.fast() ? records.slot_values() : nullptr;
+    if (!processing &&
+        !(values != nullptr ? EventTimeOf(o, expr::Expression::Result::kValue, values[slot_map.time_slot],
+                                          std::string(), &rfc3339, &t, &reason)
+                            : EventTime(o, records.value(), records.arena(), &rfc3339, &t, &reason))) {
       if (!records.ReportCurrent(io::Problem::kEvalError, reason)) break;
       continue;
     }
-    if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
+    if (values != nullptr) {
+      GroupKeyFromSlots(slot_map, values, &canonical, &key_json);
+    } else if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
       continue;
     }
@@ -181,11 +198,15 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     }
     if (op.keys_overflowed() && !overflow_reported) {
       overflow_reported = true;
-      reporter->Error(fmt::format("more than {} groups (--max-groups): further new groups are counted under "
-                                  "the key \"{}\"",
-                                  o.max_groups, agg::kOverflowKey));
+      reporter->Error(
+          fmt::format("more than {} groups (--max-groups): further new groups "
+                      "are counted under "
+                      "the key \"{}\"",
+                      o.max_groups, agg::kOverflowKey));
     }
-    if (!FeedAggregates(aggs, records.value(), records.arena(), *states, o.input.strict, &skips, &error)) {
+    if (values != nullptr) {
+      FeedAggregatesFromSlots(aggs, slot_map, values, *states, &skips);
+    } else if (!FeedAggregates(aggs, records.value(), records.arena(), *states, o.input.strict, &skips, &error)) {
       records.ReportCurrent(io::Problem::kEvalError, error);
       op.Commit(now);
       break;  // --strict
@@ -213,8 +234,10 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   reporter->Finish();
   if (o.input.stats) {
     std::string extra = fmt::format(
-        ",\"results\":{{\"final\":{},\"early\":{},\"update\":{}}},\"late_dropped\":{},\"open_windows\":{},"
-        "\"groups\":{},\"keys\":{},\"memory_bytes\":{},\"peak_open_windows\":{},\"peak_groups\":{},"
+        ",\"results\":{{\"final\":{},\"early\":{},\"update\":{}}},\"late_"
+        "dropped\":{},\"open_windows\":{},"
+        "\"groups\":{},\"keys\":{},\"memory_bytes\":{},\"peak_open_windows\":{}"
+        ",\"peak_groups\":{},"
         "\"peak_memory_bytes\":{},\"overflow_keys\":{},\"watermark\":",
         s.final_results, s.early_results, s.update_results, s.late_dropped, before_flush.open_windows,
         before_flush.buckets, before_flush.keys, before_flush.memory_bytes, peak.open_windows, peak.buckets,
@@ -236,8 +259,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   result.status = out->failed() ? out->status() : records.status();
   if (result.status.ok() && o.late_output != nullptr && o.late_output->failed() &&
       o.late_output->status().code() == Status::Code::kIoError) {
-    result.status = Status::IoError("cannot write --late-output " + o.late_output_name + ": " +
-                                    o.late_output->status().message());
+    result.status =
+        Status::IoError("cannot write --late-output " + o.late_output_name + ": " + o.late_output->status().message());
   }
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
   return result;

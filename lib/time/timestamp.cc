@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 
 namespace govstream::time {
@@ -160,6 +161,41 @@ bool ParseRfc3339(std::string_view text, int64_t* ms, std::string* error) {
   return Compose(y, mo, d, h, mi, s, frac, zone, ms, error);
 }
 
+bool Rfc3339Cache::Parse(std::string_view text, int64_t* ms, std::string* error) {
+  if (valid_ && text.size() > kPrefix && std::memcmp(text.data(), prefix_, kPrefix) == 0) {
+    // The rest exactly as ParseRfc3339 reads it; any failure: the full
+    // parse gives the error.
+    size_t i = kPrefix;
+    int64_t frac = 0, zone = 0;
+    bool ok = true;
+    if (text[i] == '.' || text[i] == ',') {
+      ++i;
+      ok = Fraction(text, &i, &frac);
+    }
+    if (ok && i < text.size() && Zone(text, &i, true, &zone) && i == text.size()) {
+      *ms = base_ + frac - zone * 60'000;
+      return true;
+    }
+  }
+  if (!ParseRfc3339(text, ms, error)) return false;
+  // Parsed: cache the prefix when it has the fixed layout (exactly the
+  // digits and separators ParseRfc3339 read) and is not hour 24 (whose
+  // validity depends on the fraction).
+  valid_ = false;
+  if (text.size() <= kPrefix || text[4] != '-' || text[7] != '-' || text[13] != ':' || text[16] != ':') return true;
+  size_t i = 0;
+  int64_t y, mo, d, h, mi, s;
+  std::string unused;
+  if (!Digits(text, &i, 4, &y) || !Digits(text, &(i = 5), 2, &mo) || !Digits(text, &(i = 8), 2, &d) ||
+      !Digits(text, &(i = 11), 2, &h) || !Digits(text, &(i = 14), 2, &mi) || !Digits(text, &(i = 17), 2, &s) ||
+      h == 24 || !Compose(y, mo, d, h, mi, s, 0, 0, &base_, &unused)) {
+    return true;
+  }
+  std::memcpy(prefix_, text.data(), kPrefix);
+  valid_ = true;
+  return true;
+}
+
 bool EpochToMs(double value, TimeUnit unit, int64_t* ms) {
   if (!std::isfinite(value)) return false;
   double scaled = value;
@@ -228,7 +264,7 @@ std::string FormatRfc3339Us(int64_t us) {
   if (frac < 0) frac += 1000000;
   std::string s;
   AppendRfc3339((us - frac) / 1000, &s);  // whole seconds: no fraction written
-  s.pop_back();                            // the 'Z'
+  s.pop_back();                           // the 'Z'
   char buf[16];
   int n = std::snprintf(buf, sizeof buf, ".%06lldZ", static_cast<long long>(frac));
   s.append(buf, static_cast<size_t>(n));

@@ -7,9 +7,12 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "base/bytes_equal.h"
 #include "expr/expr.h"
 #include "expr/json.h"
+#include "expr/projection.h"
 #include "expr/value.h"
 
 namespace ge = govstream::expr;
@@ -197,5 +200,91 @@ TEST_CASE("required literal for the prefilter", "[expr][prefilter]") {
     REQUIRE(ge::Expression::Compile(c.expr, &e).ok());
     INFO(c.expr);
     CHECK(e->required_literal() == c.literal);
+  }
+}
+
+namespace {
+
+// FieldSlots over `exprs`; the slot values of `json` as compact JSON joined
+// by '|', or "<refused>" when Extract declines the record.
+std::string Slots(const std::vector<std::string>& exprs, const std::string& json) {
+  std::vector<std::unique_ptr<ge::Expression>> owned;
+  std::vector<const ge::Expression*> used;
+  for (const std::string& text : exprs) {
+    owned.emplace_back();
+    REQUIRE(ge::Expression::Compile(text, &owned.back()).ok());
+    used.push_back(owned.back().get());
+  }
+  auto slots = ge::FieldSlots::Analyze(used);
+  if (!slots) return "<no slots>";
+  static simdjson::ondemand::parser parser;
+  std::string padded = json + std::string(simdjson::SIMDJSON_PADDING, ' ');
+  std::vector<ge::Value> values(slots->size());
+  if (!slots->Extract(&parser, std::string_view(padded.data(), json.size()), values.data())) return "<refused>";
+  std::string out;
+  for (size_t i = 0; i < used.size(); ++i) {
+    if (i > 0) out += '|';
+    out += ge::ToJson(values[slots->slot_of(i)]);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("FieldSlots serve only single top-level fields", "[expr][projection]") {
+  CHECK(Slots({".a.b"}, "{}") == "<no slots>");
+  CHECK(Slots({".a", ".[0]"}, "{}") == "<no slots>");
+  CHECK(Slots({".a + 1"}, "{}") == "<no slots>");
+  CHECK(Slots({"."}, "{}") == "<no slots>");
+  CHECK(Slots({".[\"a\\\"b\"]"}, "{}") == "<no slots>");  // a name JSON must escape
+  std::vector<std::unique_ptr<ge::Expression>> owned(3);
+  REQUIRE(ge::Expression::Compile(".host", &owned[0]).ok());
+  REQUIRE(ge::Expression::Compile(".ms", &owned[1]).ok());
+  REQUIRE(ge::Expression::Compile(".host", &owned[2]).ok());
+  auto slots = ge::FieldSlots::Analyze({owned[0].get(), owned[1].get(), owned[2].get()});
+  REQUIRE(slots);
+  CHECK(slots->size() == 2);  // .host is read once
+  CHECK(slots->slot_of(0) == slots->slot_of(2));
+  CHECK(slots->name(slots->slot_of(1)) == "ms");
+}
+
+TEST_CASE("FieldSlots read records as the full parse evaluates them", "[expr][projection]") {
+  const std::string rec = R"({"x":[1,{"host":"no"}],"host":"web-1","ms":12.5,"ok":true,"n":null})";
+  CHECK(Slots({".host", ".ms", ".ok", ".n", ".gone"}, rec) == R"("web-1"|12.5|true|null|null)");
+  CHECK(Slots({".a?"}, R"({"a":3})") == "3");
+  CHECK(Slots({".host"}, "{}") == "null");
+  // Duplicate keys: the first occurrence wins, as in JsonParser.
+  CHECK(Slots({".ms", ".host"}, R"({"ms":1,"host":"a","ms":2,"host":"b"})") == R"(1|"a")");
+  CHECK(Run(".ms", R"({"ms":1,"host":"a","ms":2})") == "1");
+  // Strings are raw bytes (UTF-8 kept as is).
+  CHECK(Slots({".h"}, R"({"h":"h\u00e9"})") == "<refused>");
+  CHECK(Slots({".h"}, "{\"h\":\"h\xc3\xa9\"}") == "\"h\xc3\xa9\"");
+  // Refused: escapes in a key read before the match or in a selected string.
+  CHECK(Slots({".host"}, R"({"h\u006fst":"b","host":"a"})") == "<refused>");
+  CHECK(Slots({".host"}, R"({"host":"a\"b"})") == "<refused>");
+  // ... but not in fields after every slot was found, nor in skipped values.
+  CHECK(Slots({".host"}, R"({"other":"x\ny","host":"a","h\u006fst":"b"})") == R"("a")");
+  // Refused: non-objects, arrays or objects as values, parse errors.
+  CHECK(Slots({".host"}, R"(["host"])") == "<refused>");
+  CHECK(Slots({".host"}, "42") == "<refused>");
+  CHECK(Slots({".host"}, "null") == "<refused>");
+  CHECK(Slots({".host"}, R"({"host":["a"]})") == "<refused>");
+  CHECK(Slots({".host"}, R"({"host":{"a":1}})") == "<refused>");
+  CHECK(Slots({".ms"}, R"({"ms":tru})") == "<refused>");
+  CHECK(Slots({".ms"}, "") == "<refused>");
+  // Without fields, any object is accepted.
+  CHECK(Slots({}, R"({"a":1})") == "");
+}
+
+TEST_CASE("BytesEqual compares every byte of short ranges", "[base]") {
+  const std::string a = "web-18.prod.example.net/abcdefghij";
+  for (size_t n = 0; n <= a.size(); ++n) {
+    std::string b = a.substr(0, n);
+    CHECK(govstream::BytesEqual(a.data(), b.data(), n));
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = b;
+      c[i] ^= 1;
+      CHECK_FALSE(govstream::BytesEqual(a.data(), c.data(), n));
+    }
   }
 }

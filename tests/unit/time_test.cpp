@@ -168,3 +168,29 @@ TEST_CASE("strptime-style formats refuse bad formats and non-matching text", "[t
     CHECK(error.find("does not match --time-format") == 0);
   }
 }
+
+TEST_CASE("Rfc3339Cache parses as ParseRfc3339", "[time]") {
+  const char* texts[] = {
+      "2023-11-14T22:13:20.031Z",      "2023-11-14T22:13:20.5Z",       "2023-11-14T22:13:20Z",
+      "2023-11-14T22:13:20,123456Z",   "2023-11-14T22:13:20.031+01:00", "2023-11-14T22:13:20.031-0130",
+      "2023-11-14T22:13:20.Z",         "2023-11-14T22:13:20.031",       "2023-11-14T22:13:20.031Zx",
+      "2023-11-14T22:13:20",           "2023-11-14T22:13:20+25:00",     "2023-11-14T22:13:21.000Z",
+      "2016-12-31T23:59:60.999Z",      "2016-12-31T23:59:60Z",          "2023-11-14T24:00:00Z",
+      "2023-11-14T24:00:00.001Z",      "2023-11-14T24:00:00Z",          "2023-02-30T01:00:00Z",
+      "2023-02-30T01:00:00.5Z",        "2023-11-14t22:13:20.031z",      "2023-11-14 22:13:20.031z",
+      "2023-11-14T22:13:20.031z",      "+023-11-14T22:13:20Z",          "2023-11-14T22:13:20.031Z",
+  };
+  govstream::time::Rfc3339Cache cache;
+  for (int round = 0; round < 2; ++round) {
+    for (const char* text : texts) {
+      int64_t want = 0, got = 0;
+      std::string want_error, got_error;
+      bool want_ok = govstream::time::ParseRfc3339(text, &want, &want_error);
+      bool got_ok = cache.Parse(text, &got, &got_error);
+      INFO(text);
+      CHECK(got_ok == want_ok);
+      if (want_ok) CHECK(got == want);
+      if (!want_ok) CHECK(got_error == want_error);
+    }
+  }
+}
