@@ -68,8 +68,12 @@ int main(int argc, char** argv) {
                                             r.status.code() == gs::Status::Code::kUnconfirmed);
   if (delivery_failed) {
     if (r.status.code() != gs::Status::Code::kUnconfirmed) reporter.Error(r.status.message());
-    reporter.Error(fmt::format("{} of {} lines confirmed, {} refused, {} not confirmed", r.confirmed, r.lines,
-                               r.refused, r.unconfirmed()));
+    if (r.lines == 0 && r.sent == 0 && r.status.code() == gs::Status::Code::kConnection) {
+      reporter.Error("nothing was published (the input was not read)");
+    } else {
+      reporter.Error(fmt::format("{} of {} lines confirmed, {} refused, {} not confirmed", r.confirmed, r.lines,
+                                 r.refused, r.unconfirmed()));
+    }
   } else if (r.unconfirmed() > 0 && o.listen.empty()) {
     reporter.Error(fmt::format("{} of {} lines confirmed, {} not confirmed (interrupted)", r.confirmed, r.lines,
                                r.unconfirmed()));
