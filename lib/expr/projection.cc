@@ -42,20 +42,14 @@ bool Collect(const Node* n, bool root_input, std::vector<std::vector<std::string
   return ok;
 }
 
-bool Materialize(ondemand::value v, Arena* arena, Value* out) {
-  ondemand::json_type t;
-  if (v.type().get(t)) return false;
+// Numbers, booleans and null as Values; false for anything else (or a
+// value On-Demand cannot read). Strings are the callers' (escaped or raw).
+bool ScalarValue(ondemand::value& v, ondemand::json_type t, Value* out) {
   switch (t) {
     case ondemand::json_type::number: {
       double d;
       if (v.get_double().get(d)) return false;
       *out = Value::Number(d);
-      return true;
-    }
-    case ondemand::json_type::string: {
-      std::string_view s;
-      if (v.get_string().get(s)) return false;
-      *out = Value::String(s);
       return true;
     }
     case ondemand::json_type::boolean: {
@@ -68,6 +62,25 @@ bool Materialize(ondemand::value v, Arena* arena, Value* out) {
       bool is_null = false;
       if (v.is_null().get(is_null) || !is_null) return false;
       *out = Value::Null();
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool Materialize(ondemand::value v, Arena* arena, Value* out) {
+  ondemand::json_type t;
+  if (v.type().get(t)) return false;
+  switch (t) {
+    case ondemand::json_type::number:
+    case ondemand::json_type::boolean:
+    case ondemand::json_type::null:
+      return ScalarValue(v, t, out);
+    case ondemand::json_type::string: {
+      std::string_view s;
+      if (v.get_string().get(s)) return false;
+      *out = Value::String(s);
       return true;
     }
     case ondemand::json_type::array:
@@ -238,34 +251,13 @@ bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value*
     ondemand::value v = field.value();
     ondemand::json_type t;
     if (v.type().get(t)) return false;
-    switch (t) {
-      case ondemand::json_type::number: {
-        double d;
-        if (v.get_double().get(d)) return false;
-        values[s] = Value::Number(d);
-        break;
-      }
-      case ondemand::json_type::string: {
-        ondemand::raw_json_string raw;
-        std::string_view content;
-        if (v.get_raw_json_string().get(raw) || !RawStringContent(raw.raw(), &content)) return false;
-        values[s] = Value::String(content);
-        break;
-      }
-      case ondemand::json_type::boolean: {
-        bool b;
-        if (v.get_bool().get(b)) return false;
-        values[s] = Value::Bool(b);
-        break;
-      }
-      case ondemand::json_type::null: {
-        bool is_null = false;
-        if (v.is_null().get(is_null) || !is_null) return false;
-        values[s] = Value::Null();
-        break;
-      }
-      default:
-        return false;  // arrays and objects: built by the general path
+    if (t == ondemand::json_type::string) {
+      ondemand::raw_json_string raw;
+      std::string_view content;
+      if (v.get_raw_json_string().get(raw) || !RawStringContent(raw.raw(), &content)) return false;
+      values[s] = Value::String(content);
+    } else if (!ScalarValue(v, t, &values[s])) {
+      return false;  // arrays and objects: built by the general path
     }
     found |= bit;
     if (found == all) break;
