@@ -82,7 +82,11 @@ TEST_CASE("topic patterns match as in AMQP topic exchanges, with the $SYS rule",
 }
 
 TEST_CASE("invalid topics and patterns are refused with a reason", "[mq]") {
-  for (const char* bad : {"", ".a", "a.", "a..b", "a b", "a.*", "a.#", "a*.b", "a.b#", std::string(256, 'x').c_str()}) {
+  const std::string too_long(256, 'x');
+  for (const std::string& bad : {std::string(""), std::string(".a"), std::string("a."),
+                                 std::string("a..b"), std::string("a b"), std::string("a.*"),
+                                 std::string("a.#"), std::string("a*.b"), std::string("a.b#"),
+                                 too_long}) {
     INFO(bad);
     CHECK_FALSE(gm::ValidateTopic(bad).ok());
   }
