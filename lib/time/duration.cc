@@ -48,7 +48,7 @@ std::string FormatDurationMs(int64_t ms) {
   if (ms == 0) return "0s";
   std::string out;
   if (ms < 0) {
-    out = "-";
+    out.push_back('-');
     ms = -ms;
   }
   for (int u = 4; u >= 0; --u) {
