@@ -193,11 +193,25 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
         key = op.keys().Intern(canonical, key_json);
         if (skey != nullptr) op.keys().RememberString(skey->string(), key);
       }
-    } else if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
-      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
-      continue;
     } else {
-      key = op.keys().Intern(canonical, key_json);
+      // One key: a string value is looked up by its bytes as above; any
+      // other outcome (a new key, another type, an error) goes through
+      // EvalGroupKey.
+      expr::Value skey;
+      bool by_string = false;
+      if (string_keyed && keys[0].expr->Eval(records.value(), records.arena(), &skey, &error) ==
+                              expr::Expression::Result::kValue) {
+        by_string = skey.is_string();
+        if (by_string) key = op.keys().FindString(skey.string());
+      }
+      if (key == window::kNoKey) {
+        if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
+          if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+          continue;
+        }
+        key = op.keys().Intern(canonical, key_json);
+        if (by_string) op.keys().RememberString(skey.string(), key);
+      }
     }
     const int64_t now = need_clock ? WallMs() : 0;
     const window::States* states = op.Assign(t, now, key);
