@@ -4,36 +4,11 @@
 
 namespace govstream::agg {
 
-namespace {
-
-inline uint64_t Mix(uint64_t h, uint64_t v) {
-  const unsigned __int128 m = static_cast<unsigned __int128>(h ^ v) * 0x9e3779b97f4a7c15u;
-  return static_cast<uint64_t>(m) ^ static_cast<uint64_t>(m >> 64);
-}
-
-inline uint64_t Load(const char* p, size_t n) {
-  uint64_t v = 0;
-  std::memcpy(&v, p, n);
-  return v;
-}
-
-}  // namespace
-
-size_t GroupTable::RawHash::operator()(std::string_view s) const {
-  const char* p = s.data();
-  const size_t n = s.size();
-  uint64_t h = Mix(seed, n);
-  if (n < 8) return Mix(h, Load(p, n));
-  size_t i = 0;
-  for (; i + 8 < n; i += 8) h = Mix(h, Load(p + i, 8));
-  return Mix(h, Load(p + n - 8, 8));  // the last 8 bytes (may overlap)
-}
-
 GroupTable::GroupTable(const std::vector<AggSpec>* aggs, size_t key_count, uint64_t max_groups)
     : aggs_(aggs),
       key_count_(key_count),
       max_groups_(max_groups),
-      string_index_(0, RawHash{Mix(reinterpret_cast<uintptr_t>(this), 0x5851f42d4c957f2du)}, RawEq()) {}
+      string_index_(0, RawHash{RawHashSeed(this)}, RawEq()) {}
 
 std::unique_ptr<Group> GroupTable::NewGroup(const std::vector<std::string>& key_json) const {
   auto g = std::make_unique<Group>();

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "agg/spec.h"
-#include "base/bytes_equal.h"
+#include "base/raw_hash.h"
 
 namespace govstream::agg {
 
@@ -66,19 +66,7 @@ class GroupTable {
   size_t key_count_;
   uint64_t max_groups_;
   absl::flat_hash_map<std::string, size_t> index_;
-  // A cheap inline hash for string_index_ (short host names, paths, ...),
-  // seeded per table.
-  struct RawHash {
-    using is_transparent = void;
-    uint64_t seed = 0;
-    size_t operator()(std::string_view s) const;
-  };
-  struct RawEq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const {
-      return a.size() == b.size() && BytesEqual(a.data(), b.data(), a.size());
-    }
-  };
+  // By the raw bytes of one string key (base/raw_hash.h), seeded per table.
   absl::flat_hash_map<std::string, Group*, RawHash, RawEq> string_index_;
   std::vector<std::unique_ptr<Group>> groups_;
   std::unique_ptr<Group> overflow_;

@@ -238,7 +238,9 @@ bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value*
   for (size_t s = 0; s < n; ++s) values[s] = Value::Null();
   for (auto member : obj) {
     if (member.error()) return false;
-    ondemand::field field = std::move(member).value_unsafe();
+    // By reference: copying the field (a 32-byte struct just written with
+    // scalar stores) stalls on store forwarding.
+    ondemand::field& field = member.value_unsafe();
     std::string_view key;
     if (!RawStringContent(field.key().raw(), &key)) return false;
     size_t s = 0;
@@ -248,7 +250,7 @@ bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value*
     if (s == n) continue;
     const uint64_t bit = uint64_t{1} << s;
     if ((found & bit) != 0) continue;  // a duplicate: the first wins
-    ondemand::value v = field.value();
+    ondemand::value& v = field.value();
     ondemand::json_type t;
     if (v.type().get(t)) return false;
     if (t == ondemand::json_type::string) {

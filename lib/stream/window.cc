@@ -157,6 +157,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   std::vector<AggSkips> skips(aggs.size());
   std::string error, canonical, reason;
   std::vector<std::string> key_json(keys.size());
+  const bool string_keyed = keys.size() == 1;
   bool overflow_reported = false;
   window::OperatorStats peak;
   auto sample = [&] {
@@ -181,14 +182,39 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
       if (!records.ReportCurrent(io::Problem::kEvalError, reason)) break;
       continue;
     }
+    window::KeyId key = window::kNoKey;
     if (values != nullptr) {
-      GroupKeyFromSlots(slot_map, values, &canonical, &key_json);
-    } else if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
-      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
-      continue;
+      // One string key: found by its raw bytes, without encoding it.
+      const expr::Value* skey = string_keyed ? &values[slot_map.key_slot[0]] : nullptr;
+      if (skey != nullptr && !skey->is_string()) skey = nullptr;
+      if (skey != nullptr) key = op.keys().FindString(skey->string());
+      if (key == window::kNoKey) {
+        GroupKeyFromSlots(slot_map, values, &canonical, &key_json);
+        key = op.keys().Intern(canonical, key_json);
+        if (skey != nullptr) op.keys().RememberString(skey->string(), key);
+      }
+    } else {
+      // One key: a string value is looked up by its bytes as above; any
+      // other outcome (a new key, another type, an error) goes through
+      // EvalGroupKey.
+      expr::Value skey;
+      bool by_string = false;
+      if (string_keyed && keys[0].expr->Eval(records.value(), records.arena(), &skey, &error) ==
+                              expr::Expression::Result::kValue) {
+        by_string = skey.is_string();
+        if (by_string) key = op.keys().FindString(skey.string());
+      }
+      if (key == window::kNoKey) {
+        if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
+          if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+          continue;
+        }
+        key = op.keys().Intern(canonical, key_json);
+        if (by_string) op.keys().RememberString(skey.string(), key);
+      }
     }
     const int64_t now = need_clock ? WallMs() : 0;
-    const window::States* states = op.Assign(t, now, canonical, key_json);
+    const window::States* states = op.Assign(t, now, key);
     if (states == nullptr) {  // later than the allowed lateness
       if (o.late_output != nullptr) {
         o.late_output->Write(records.line());

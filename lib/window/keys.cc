@@ -6,7 +6,8 @@
 
 namespace govstream::window {
 
-KeyTable::KeyTable(size_t key_fields, uint64_t max_keys) : key_fields_(key_fields), max_keys_(max_keys) {}
+KeyTable::KeyTable(size_t key_fields, uint64_t max_keys)
+    : key_fields_(key_fields), max_keys_(max_keys), string_index_(0, RawHash{RawHashSeed(this)}, RawEq()) {}
 
 KeyId KeyTable::Intern(std::string_view canonical, const std::vector<std::string>& key_json) {
   auto it = index_.find(absl::string_view(canonical.data(), canonical.size()));
@@ -14,9 +15,9 @@ KeyId KeyTable::Intern(std::string_view canonical, const std::vector<std::string
   std::string canon(canonical);
   const std::vector<std::string>* fields = &key_json;
   std::vector<std::string> other;
-  if (max_keys_ != 0 && index_.size() >= max_keys_ + (overflow_id_ != UINT32_MAX ? 1 : 0)) {
+  if (max_keys_ != 0 && index_.size() >= max_keys_ + (overflow_id_ != kNoKey ? 1 : 0)) {
     ++overflow_records_;
-    if (overflow_id_ != UINT32_MAX) return overflow_id_;
+    if (overflow_id_ != kNoKey) return overflow_id_;
     std::string quoted(1, '"');
     quoted.append(agg::kOverflowKey);
     quoted += '"';
@@ -43,10 +44,39 @@ KeyId KeyTable::Intern(std::string_view canonical, const std::vector<std::string
   return id;
 }
 
+namespace {
+
+// The content of a one-field key's JSON text when it is a string written
+// without escapes ("abc" -> abc); false otherwise.
+bool PlainStringContent(const std::vector<std::string>& key_json, std::string_view* content) {
+  if (key_json.size() != 1) return false;
+  const std::string& j = key_json[0];
+  if (j.size() < 2 || j.front() != '"' || j.back() != '"') return false;
+  *content = std::string_view(j).substr(1, j.size() - 2);
+  return true;
+}
+
+}  // namespace
+
+void KeyTable::RememberString(std::string_view s, KeyId id) {
+  if (id == overflow_id_) return;
+  KeyEntry& e = entries_[id];
+  std::string_view content;
+  if (e.in_string_index || !PlainStringContent(e.key_json, &content) || content != s) return;
+  e.in_string_index = true;
+  string_index_.emplace(content, id);
+}
+
 void KeyTable::Forget(KeyId id) {
   KeyEntry& e = entries_[id];
   index_.erase(e.canonical);
-  if (id == overflow_id_) overflow_id_ = UINT32_MAX;
+  if (e.in_string_index) {
+    std::string_view content;
+    PlainStringContent(e.key_json, &content);
+    string_index_.erase(content);
+    e.in_string_index = false;
+  }
+  if (id == overflow_id_) overflow_id_ = kNoKey;
   e.canonical.clear();
   e.canonical.shrink_to_fit();
   e.key_json.clear();
@@ -56,10 +86,13 @@ void KeyTable::Forget(KeyId id) {
 
 size_t KeyTable::MemoryBytes() const {
   size_t bytes = index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1) +
-                 entries_.capacity() * sizeof(KeyEntry) + free_.capacity() * sizeof(KeyId);
+                 entries_.capacity() * sizeof(KeyEntry) + free_.capacity() * sizeof(KeyId) +
+                 string_index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1);
   for (const auto& [k, id] : index_) {
     bytes += 2 * (k.size() > 15 ? k.capacity() : 0);  // the index key and the entry's copy
-    for (const std::string& f : entries_[id].key_json) bytes += sizeof(std::string) + (f.size() > 15 ? f.capacity() : 0);
+    const KeyEntry& e = entries_[id];
+    for (const std::string& f : e.key_json) bytes += sizeof(std::string) + (f.size() > 15 ? f.capacity() : 0);
+    if (e.in_string_index && e.key_json[0].size() > 17) bytes += e.key_json[0].size() - 1;  // the index's copy
   }
   return bytes;
 }

@@ -8,6 +8,10 @@
 // With a limit (--max-groups), once `max_keys` keys are live every new key
 // maps to one overflow key whose fields are all "(other)" (agg::kOverflowKey);
 // overflowed() and overflow_records() tell the caller to report it.
+//
+// A second index serves keys of one string field: FindString() maps the
+// string's raw bytes to its id, saving the canonical encoding of every
+// record. Entries are added with RememberString() and dropped with the key.
 // Not thread-safe. Never fails.
 #ifndef GOVSTREAM_WINDOW_KEYS_H_
 #define GOVSTREAM_WINDOW_KEYS_H_
@@ -19,14 +23,20 @@
 #include <string_view>
 #include <vector>
 
+#include "base/raw_hash.h"
+
 namespace govstream::window {
 
 using KeyId = uint32_t;
+inline constexpr KeyId kNoKey = UINT32_MAX;
 
 struct KeyEntry {
   std::string canonical;              // "[v1,v2]"
   std::vector<std::string> key_json;  // one JSON text per key field
   uint32_t refs = 0;
+  // In the string index, by the content of key_json[0] (a JSON string that
+  // needed no escaping).
+  bool in_string_index = false;
   // Per-key cache of the tumbling/sliding assigner: the pane start and
   // bucket of this key's last record (nullptr when none).
   int64_t cached_slot = 0;
@@ -41,6 +51,17 @@ class KeyTable {
   // The id of this key (interning it, or the overflow key). A new key has no
   // references: call Ref() to keep it, or ReleaseIfUnused() to drop it.
   KeyId Intern(std::string_view canonical, const std::vector<std::string>& key_json);
+  // The id RememberString() stored for the one-field string key `s`, or
+  // kNoKey (then call Intern, and RememberString with its id).
+  KeyId FindString(std::string_view s) const {
+    auto it = string_index_.find(s);
+    return it == string_index_.end() ? kNoKey : it->second;
+  }
+  // `id` was returned by Intern() for the one-field key whose value is the
+  // string `s`. Ignored for the overflow key, so that every record of a new
+  // key beyond the limit goes through Intern() and is counted, and for
+  // strings whose JSON form needs escapes (they are found by Intern).
+  void RememberString(std::string_view s, KeyId id);
   void Ref(KeyId id) { ++entries_[id].refs; }
   void Unref(KeyId id) {
     if (--entries_[id].refs == 0) Forget(id);
@@ -62,9 +83,10 @@ class KeyTable {
   size_t key_fields_;
   uint64_t max_keys_;
   absl::flat_hash_map<std::string, KeyId> index_;
+  absl::flat_hash_map<std::string, KeyId, RawHash, RawEq> string_index_;
   std::vector<KeyEntry> entries_;
   std::vector<KeyId> free_;
-  KeyId overflow_id_ = UINT32_MAX;
+  KeyId overflow_id_ = kNoKey;
   uint64_t overflow_records_ = 0;
 };
 

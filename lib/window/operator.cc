@@ -15,8 +15,11 @@ WindowOperator::~WindowOperator() = default;
 
 const States* WindowOperator::Assign(int64_t t, int64_t now, std::string_view canonical,
                                      const std::vector<std::string>& key_json) {
+  return Assign(t, now, keys_.Intern(canonical, key_json));
+}
+
+const States* WindowOperator::Assign(int64_t t, int64_t now, KeyId key) {
   if (options_.processing_time) t = now;
-  KeyId key = keys_.Intern(canonical, key_json);
   Bucket* b = assigner_->Assign(t, key, watermark_.current());
   if (b == nullptr) {
     keys_.ReleaseIfUnused(key);

@@ -7,7 +7,9 @@
 // Per record: Assign() returns the aggregate states to feed (or nullptr when
 // the record is later than the allowed lateness: it is counted, and the
 // caller writes it to --late-output), then Commit() advances the watermark
-// and fires what is due. OnWallClock() is called while input is idle
+// and fires what is due. The key is given by its canonical encoding, or as
+// an id the caller looked up or interned in keys() (FindString saves
+// encoding one-field string keys). OnWallClock() is called while input is idle
 // (processing time, --idle-timeout); Finish() fires every window.
 //
 // Owns its assigner, keys and states. Not thread-safe. Never fails.
@@ -63,11 +65,16 @@ class WindowOperator {
   // `t`: the record's event time (ignored in processing-time mode, where
   // `now` is used); `now`: the wall clock. nullptr: too late, dropped.
   const States* Assign(int64_t t, int64_t now, std::string_view canonical, const std::vector<std::string>& key_json);
+  // The same for a key from keys() (KeyTable::Intern or FindString) with
+  // no other use since: a key without references is released when the
+  // record is refused.
+  const States* Assign(int64_t t, int64_t now, KeyId key);
   // After the states from Assign() were fed.
   void Commit(int64_t now);
   void OnWallClock(int64_t now);
   void Finish();
 
+  KeyTable& keys() { return keys_; }
   bool keys_overflowed() const { return keys_.overflowed(); }
   int64_t watermark() const { return watermark_.current(); }
   OperatorStats stats() const;

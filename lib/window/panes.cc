@@ -16,14 +16,15 @@ PaneAssigner::PaneAssigner(int64_t size, int64_t slide, int64_t offset, int64_t 
 PaneAssigner::~PaneAssigner() = default;
 
 Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
-  const int64_t ps = AlignDown(t, pane_, offset_);
   KeyEntry& ke = ctx_.keys->at(key);
-  if (ke.cached_bucket != nullptr && ke.cached_slot == ps) {
+  // The key's last pane holds t: no division (t - start wraps for t < start).
+  if (ke.cached_bucket != nullptr && static_cast<uint64_t>(t - ke.cached_slot) < static_cast<uint64_t>(pane_)) {
     auto* b = static_cast<PaneBucket*>(ke.cached_bucket);
     b->changed = true;
     if (b->pushed) MarkDirty(key);
     return b;
   }
+  const int64_t ps = AlignDown(t, pane_, offset_);
   if (LastEnd(ps) + lateness_ <= watermark) return nullptr;  // every window containing t has expired
   Pane* pane;
   if (last_pane_ != nullptr && last_start_ == ps) {
@@ -60,8 +61,8 @@ Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
 }
 
 void PaneAssigner::AfterAdd(Bucket* bucket, int64_t watermark, ResultBatch* out) {
-  if (fired_until_ == kMinTime) return;
   const int64_t ps = static_cast<PaneBucket*>(bucket)->pane_start;
+  if (ps >= fired_until_) return;  // every window holding the pane ends after fired_until_
   const int64_t last = std::min(LastEnd(ps), fired_until_);
   for (int64_t e = FirstEndAfter(ps); e <= last; e += slide_) {
     if (e + lateness_ > watermark) EmitWindow(e, Mark::kUpdate, &bucket->key, false, out);

@@ -53,6 +53,23 @@ class Harness {
     op_->Commit(now);
     return true;
   }
+  // As Feed, with the key looked up the way stream-window's one-pass
+  // reader does: by its raw string first, interned and remembered if new.
+  bool FeedString(int64_t t, const std::string& key, double v, int64_t now = 0) {
+    gw::KeyTable& keys = op_->keys();
+    gw::KeyId id = keys.FindString(key);
+    if (id == gw::kNoKey) {
+      std::string json = "\"" + key + "\"";
+      id = keys.Intern("[" + json + "]", {json});
+      keys.RememberString(key, id);
+    }
+    const gw::States* states = op_->Assign(t, now, id);
+    if (states == nullptr) return false;
+    (*states)[0]->Add(Value::Null());
+    (*states)[1]->Add(Value::Number(v));
+    op_->Commit(now);
+    return true;
+  }
   std::vector<std::string> Take() {
     std::vector<std::string> r;
     r.swap(out);
@@ -283,6 +300,42 @@ TEST_CASE("max groups folds new keys into (other) and forgets purged keys", "[wi
   h.Feed(150, "f", 1);  // live keys: (other) only, so f is a key of its own
   h.op().Finish();
   CHECK(h.Take() == Lines{"100..200 \"f\" 1 1 final", "100..200 \"(other)\" 1 1 final"});
+}
+
+TEST_CASE("string key index: same results as canonical keys; forgotten and overflow keys are not found",
+          "[window]") {
+  Harness h(Tumbling(100), 0, 0, /*max_groups=*/2);
+  h.FeedString(1, "a", 1);
+  h.FeedString(2, "b", 1);
+  h.FeedString(3, "c", 1);  // folded into (other): never remembered
+  CHECK(h.op().keys().FindString("c") == gw::kNoKey);
+  h.FeedString(4, "c", 1);  // counted again as an overflow record
+  CHECK(h.op().stats().overflow_records == 2);
+  CHECK(h.op().keys().FindString("a") != gw::kNoKey);
+  h.FeedString(100, "e", 1);  // [0,100) fires and is purged: a and b are forgotten
+  CHECK(h.Take() == Lines{"0..100 \"a\" 1 1 final", "0..100 \"b\" 1 1 final", "0..100 \"(other)\" 2 2 final"});
+  CHECK(h.op().keys().FindString("a") == gw::kNoKey);
+  CHECK(h.op().keys().FindString("b") == gw::kNoKey);
+  h.FeedString(150, "f", 1);  // may reuse a's id: must not be found as "a"
+  CHECK(h.op().keys().FindString("f") != gw::kNoKey);
+  CHECK(h.op().keys().FindString("a") == gw::kNoKey);
+  CHECK_FALSE(h.FeedString(10, "g", 1));  // too late: the new key is released
+  CHECK(h.op().keys().FindString("g") == gw::kNoKey);
+  h.FeedString(160, "f", 2);
+  h.op().Finish();
+  CHECK(h.Take() == Lines{"100..200 \"f\" 2 3 final", "100..200 \"(other)\" 1 1 final"});
+}
+
+TEST_CASE("string key index: strings whose JSON needs escapes are found by Intern only", "[window]") {
+  gw::KeyTable keys(1, 0);
+  gw::KeyId id = keys.Intern("[\"a\\\"b\"]", {"\"a\\\"b\""});
+  keys.RememberString("a\"b", id);
+  CHECK(keys.FindString("a\"b") == gw::kNoKey);
+  gw::KeyId plain = keys.Intern("[\"ab\"]", {"\"ab\""});
+  keys.RememberString("ab", plain);
+  CHECK(keys.FindString("ab") == plain);
+  keys.ReleaseIfUnused(plain);
+  CHECK(keys.FindString("ab") == gw::kNoKey);
 }
 
 TEST_CASE("sliding: a record behind the watermark in a pane already aggregated is counted in the open windows",
