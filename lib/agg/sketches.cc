@@ -12,6 +12,9 @@ namespace govstream::agg {
 namespace {
 
 constexpr uint64_t kU32Max = std::numeric_limits<uint32_t>::max();
+// A sparse store turns dense when the dense form is at most this many
+// times its size (and a dense one sparse when it is more).
+constexpr int64_t kDenseFactor = 2;
 
 // ---------------------------------------------------------------- Hashing
 
@@ -214,9 +217,11 @@ void QuantileSketch::Store::AddSparse(int32_t key, uint64_t count, int32_t lo) {
   Reserve(words_.size() + 2);
   uint32_t pair[2] = {static_cast<uint32_t>(key), static_cast<uint32_t>(count)};
   words_.insert(words_.begin() + static_cast<ptrdiff_t>(at), pair, pair + 2);
-  // Dense is no bigger: one word per key spanned vs two per key held.
+  // Dense once it is at most twice the size (one word per key spanned vs
+  // two per key held): a dense add is an index, a sparse one a search and
+  // often a move of the entries after it.
   int64_t span = int64_t{MaxKey()} - MinKey() + 1;
-  if (span <= static_cast<int64_t>(words_.size())) ToDense();
+  if (span <= kDenseFactor * static_cast<int64_t>(words_.size())) ToDense();
 }
 
 void QuantileSketch::Store::AddDense(int32_t key, uint64_t count, int32_t lo,
@@ -235,12 +240,24 @@ void QuantileSketch::Store::AddDense(int32_t key, uint64_t count, int32_t lo,
   if (reshaped && !wide_) {
     size_t entries = 0;
     for (uint32_t c : words_) entries += c != 0;
-    if (words_.size() > 2 * entries) ToSparse();
+    if (words_.size() > 2 * kDenseFactor * entries) ToSparse();
   }
 }
 
 void QuantileSketch::Store::Add(int32_t key, uint64_t count,
                                 uint32_t max_buckets) {
+  // The common case, a key inside a narrow dense store: what the general
+  // path below does when it neither grows, collapses nor widens the store.
+  if (dense_ && !wide_ && words_.size() <= max_buckets) {
+    uint64_t slot = static_cast<uint64_t>(int64_t{key} - offset_);
+    if (slot < words_.size()) {
+      uint64_t sum = uint64_t{words_[slot]} + count;
+      if (sum <= kU32Max) {
+        words_[slot] = static_cast<uint32_t>(sum);
+        return;
+      }
+    }
+  }
   if (words_.empty()) {
     dense_ = true;
     wide_ = false;

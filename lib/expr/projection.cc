@@ -185,6 +185,8 @@ std::unique_ptr<FieldSlots> FieldSlots::Analyze(const std::vector<const Expressi
     if (slot == f->names_.size()) f->names_.push_back(name);
     f->slot_of_.push_back(slot);
   }
+  for (const std::string& name : f->names_) f->MarkFirstByte(name.empty() ? '"' : name[0]);
+  f->MarkFirstByte('\\');
   if (f->names_.size() > 64) return nullptr;  // Extract tracks slots in a 64-bit mask
   return f;
 }
@@ -241,8 +243,12 @@ bool FieldSlots::Extract(ondemand::parser* parser, std::string_view line, Value*
     // By reference: copying the field (a 32-byte struct just written with
     // scalar stores) stalls on store forwarding.
     ondemand::field& field = member.value_unsafe();
+    const char* raw_key = field.key().raw();
+    // A key whose first raw byte no wanted name starts with (and that
+    // starts with no escape) can be none of them: skip it unread.
+    if (!MayStartName(static_cast<unsigned char>(raw_key[0]))) continue;
     std::string_view key;
-    if (!RawStringContent(field.key().raw(), &key)) return false;
+    if (!RawStringContent(raw_key, &key)) return false;
     size_t s = 0;
     while (s < n && (key.size() != names_[s].size() || !BytesEqual(key.data(), names_[s].data(), key.size()))) {
       ++s;

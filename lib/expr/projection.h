@@ -62,8 +62,9 @@ class Projection {
 // the first occurrence of a duplicate key wins (as JsonParser); a missing
 // field is null. Strings are views of the raw line bytes, which are the
 // string's content because Extract() refuses (returns false) any record
-// where a member key it passes or a selected string value contains a
-// backslash. It also refuses records that are not objects, parse errors,
+// where a selected string value, or a member key it passes that could
+// equal a wanted name (one starting with a backslash or with a wanted
+// name's first byte), contains a backslash. It also refuses records that are not objects, parse errors,
 // numbers On-Demand cannot read, and selected values that are arrays or
 // objects: evaluate those records another way (Projection, full parse).
 // As with Projection, the rest of the line is NOT validated.
@@ -88,8 +89,14 @@ class FieldSlots {
   bool Extract(simdjson::ondemand::parser* parser, std::string_view line, Value* values) const;
 
  private:
+  void MarkFirstByte(unsigned char c) { first_bytes_[c >> 6] |= uint64_t{1} << (c & 63); }
+  bool MayStartName(unsigned char c) const { return (first_bytes_[c >> 6] >> (c & 63)) & 1; }
+
   std::vector<std::string> names_;
   std::vector<size_t> slot_of_;
+  // Bit c: some name's raw JSON key may start with byte c (a name's first
+  // byte, '"' for the empty name, or '\\' for an escape).
+  uint64_t first_bytes_[4] = {0, 0, 0, 0};
 };
 
 }  // namespace govstream::expr

@@ -162,18 +162,18 @@ bool ParseRfc3339(std::string_view text, int64_t* ms, std::string* error) {
 }
 
 bool Rfc3339Cache::Parse(std::string_view text, int64_t* ms, std::string* error) {
-  if (valid_ && text.size() > kPrefix && std::memcmp(text.data(), prefix_, kPrefix) == 0) {
-    // The rest exactly as ParseRfc3339 reads it; any failure: the full
-    // parse gives the error.
-    size_t i = kPrefix;
-    int64_t frac = 0, zone = 0;
-    bool ok = true;
+  if (valid_ && text.size() > kPrefix + 3 && std::memcmp(text.data(), prefix_, kPrefix) == 0) {
+    // ":SS" and the rest exactly as ParseRfc3339 reads them; any failure:
+    // the full parse gives the error.
+    size_t i = kPrefix + 1;
+    int64_t sec = 0, frac = 0, zone = 0;
+    bool ok = text[kPrefix] == ':' && Digits(text, &i, 2, &sec) && sec <= 60;
     if (text[i] == '.' || text[i] == ',') {
       ++i;
-      ok = Fraction(text, &i, &frac);
+      ok = ok && Fraction(text, &i, &frac);
     }
     if (ok && i < text.size() && Zone(text, &i, true, &zone) && i == text.size()) {
-      *ms = base_ + frac - zone * 60'000;
+      *ms = base_ + sec * 1000 + frac - zone * 60'000;
       return true;
     }
   }
@@ -182,13 +182,15 @@ bool Rfc3339Cache::Parse(std::string_view text, int64_t* ms, std::string* error)
   // digits and separators ParseRfc3339 read) and is not hour 24 (whose
   // validity depends on the fraction).
   valid_ = false;
-  if (text.size() <= kPrefix || text[4] != '-' || text[7] != '-' || text[13] != ':' || text[16] != ':') return true;
+  if (text.size() <= kPrefix + 3 || text[4] != '-' || text[7] != '-' || text[13] != ':' || text[16] != ':') {
+    return true;
+  }
   size_t i = 0;
-  int64_t y, mo, d, h, mi, s;
+  int64_t y, mo, d, h, mi;
   std::string unused;
   if (!Digits(text, &i, 4, &y) || !Digits(text, &(i = 5), 2, &mo) || !Digits(text, &(i = 8), 2, &d) ||
-      !Digits(text, &(i = 11), 2, &h) || !Digits(text, &(i = 14), 2, &mi) || !Digits(text, &(i = 17), 2, &s) ||
-      h == 24 || !Compose(y, mo, d, h, mi, s, 0, 0, &base_, &unused)) {
+      !Digits(text, &(i = 11), 2, &h) || !Digits(text, &(i = 14), 2, &mi) || h == 24 ||
+      !Compose(y, mo, d, h, mi, 0, 0, 0, &base_, &unused)) {
     return true;
   }
   std::memcpy(prefix_, text.data(), kPrefix);

@@ -40,18 +40,19 @@ int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
 bool ParseRfc3339(std::string_view text, int64_t* ms, std::string* error);
 
 // ParseRfc3339 with a one-entry cache of the date and time of day up to
-// the seconds (the first 19 bytes, "YYYY-MM-DDTHH:MM:SS"): a timestamp
-// sharing them with the last one parsed only has its fraction and zone
+// the minute (the first 16 bytes, "YYYY-MM-DDTHH:MM"): a timestamp sharing
+// them with the last one parsed only has its seconds, fraction and zone
 // read. Same results and errors as ParseRfc3339. Not thread-safe.
 class Rfc3339Cache {
  public:
   bool Parse(std::string_view text, int64_t* ms, std::string* error);
 
  private:
-  static constexpr size_t kPrefix = 19;
+  // "YYYY-MM-DDTHH:MM": the seconds, fraction and zone are read each time.
+  static constexpr size_t kPrefix = 16;
   bool valid_ = false;
   char prefix_[kPrefix] = {};
-  int64_t base_ = 0;  // ms of the prefix, at UTC, without fraction
+  int64_t base_ = 0;  // ms of the prefix (second 0), at UTC
 };
 
 // An epoch number in `unit` to milliseconds; false when it is not finite or
