@@ -262,7 +262,13 @@ TEST_CASE("FieldSlots read records as the full parse evaluates them", "[expr][pr
   // Refused: escapes in a key read before the match or in a selected string.
   CHECK(Slots({".host"}, R"({"h\u006fst":"b","host":"a"})") == "<refused>");
   CHECK(Slots({".host"}, R"({"host":"a\"b"})") == "<refused>");
-  // ... but not in fields after every slot was found, nor in skipped values.
+  CHECK(Slots({".host"}, R"({"\u0068ost":"b","host":"a"})") == "<refused>");
+  CHECK(Slots({".ms", ".host"}, R"({"m\u0073":1,"ms":2,"host":"a"})") == "<refused>");
+  // ... but not in keys that cannot be a wanted name (a first byte no name
+  // starts with, and not an escape), ...
+  CHECK(Slots({".host"}, R"({"p\u0061th":"x","host":"a"})") == R"("a")");
+  CHECK(Slots({".host", ".ms"}, R"({"path\"":1,"ms":2,"host":"a"})") == R"("a"|2)");
+  // ... nor in fields after every slot was found, nor in skipped values.
   CHECK(Slots({".host"}, R"({"other":"x\ny","host":"a","h\u006fst":"b"})") == R"("a")");
   // Refused: non-objects, arrays or objects as values, parse errors.
   CHECK(Slots({".host"}, R"(["host"])") == "<refused>");
@@ -272,6 +278,9 @@ TEST_CASE("FieldSlots read records as the full parse evaluates them", "[expr][pr
   CHECK(Slots({".host"}, R"({"host":{"a":1}})") == "<refused>");
   CHECK(Slots({".ms"}, R"({"ms":tru})") == "<refused>");
   CHECK(Slots({".ms"}, "") == "<refused>");
+  // The empty name: its raw key starts with the closing quote.
+  CHECK(Slots({".[\"\"]"}, R"({"a":1,"":2})") == "2");
+  CHECK(Slots({".[\"\"]"}, R"({"\u0041":1,"":2})") == "<refused>");
   // Without fields, any object is accepted.
   CHECK(Slots({}, R"({"a":1})") == "");
 }
