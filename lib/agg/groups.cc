@@ -57,7 +57,7 @@ size_t GroupTable::MemoryBytes() const {
     for (const auto& s : g.states) bytes += s->MemoryBytes();
   };
   for (const auto& [key, i] : index_) bytes += key.size() > 15 ? key.capacity() : 0;
-  bytes += string_index_.capacity() * (sizeof(std::string) + sizeof(Group*) + 1);
+  bytes += string_index_.capacity() * (sizeof(std::string) + sizeof(Group*) + 1) + sizeof(string_cache_);
   for (const auto& [key, g] : string_index_) bytes += key.size() > 15 ? key.capacity() : 0;
   for (const auto& g : groups_) add(*g);
   if (overflow_) add(*overflow_);
@@ -67,6 +67,7 @@ size_t GroupTable::MemoryBytes() const {
 void GroupTable::Clear() {
   index_.clear();
   string_index_.clear();
+  string_cache_.Clear();
   groups_.clear();
   overflow_.reset();
   overflow_keys_ = 0;

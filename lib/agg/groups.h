@@ -19,6 +19,7 @@
 
 #include "agg/spec.h"
 #include "base/raw_hash.h"
+#include "base/short_key_cache.h"
 
 namespace govstream::agg {
 
@@ -43,8 +44,12 @@ class GroupTable {
   // nullptr if none was remembered (call Find, then RememberString).
   // Saves encoding the canonical key of every record.
   Group* FindString(std::string_view s) const {
+    Group* g;
+    if (string_cache_.Find(s, &g)) return g;
     auto it = string_index_.find(s);
-    return it == string_index_.end() ? nullptr : it->second;
+    if (it == string_index_.end()) return nullptr;
+    string_cache_.Put(s, it->second);
+    return it->second;
   }
   // `g` was returned by Find() for the one-key string `s`; ignored for the
   // overflow group (every new key must go through Find to be counted).
@@ -68,6 +73,7 @@ class GroupTable {
   absl::flat_hash_map<std::string, size_t> index_;
   // By the raw bytes of one string key (base/raw_hash.h), seeded per table.
   absl::flat_hash_map<std::string, Group*, RawHash, RawEq> string_index_;
+  mutable ShortKeyCache<Group*> string_cache_;  // in front of string_index_; cleared with it
   std::vector<std::unique_ptr<Group>> groups_;
   std::unique_ptr<Group> overflow_;
   uint64_t overflow_keys_ = 0;

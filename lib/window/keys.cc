@@ -74,6 +74,7 @@ void KeyTable::Forget(KeyId id) {
     std::string_view content;
     PlainStringContent(e.key_json, &content);
     string_index_.erase(content);
+    string_cache_.Erase(content);
     e.in_string_index = false;
   }
   if (id == overflow_id_) overflow_id_ = kNoKey;
@@ -87,7 +88,7 @@ void KeyTable::Forget(KeyId id) {
 size_t KeyTable::MemoryBytes() const {
   size_t bytes = index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1) +
                  entries_.capacity() * sizeof(KeyEntry) + free_.capacity() * sizeof(KeyId) +
-                 string_index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1);
+                 string_index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1) + sizeof(string_cache_);
   for (const auto& [k, id] : index_) {
     bytes += 2 * (k.size() > 15 ? k.capacity() : 0);  // the index key and the entry's copy
     const KeyEntry& e = entries_[id];

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/raw_hash.h"
+#include "base/short_key_cache.h"
 
 namespace govstream::window {
 
@@ -54,8 +55,12 @@ class KeyTable {
   // The id RememberString() stored for the one-field string key `s`, or
   // kNoKey (then call Intern, and RememberString with its id).
   KeyId FindString(std::string_view s) const {
+    KeyId id;
+    if (string_cache_.Find(s, &id)) return id;
     auto it = string_index_.find(s);
-    return it == string_index_.end() ? kNoKey : it->second;
+    if (it == string_index_.end()) return kNoKey;
+    string_cache_.Put(s, it->second);
+    return it->second;
   }
   // `id` was returned by Intern() for the one-field key whose value is the
   // string `s`. Ignored for the overflow key, so that every record of a new
@@ -84,6 +89,9 @@ class KeyTable {
   uint64_t max_keys_;
   absl::flat_hash_map<std::string, KeyId> index_;
   absl::flat_hash_map<std::string, KeyId, RawHash, RawEq> string_index_;
+  // In front of string_index_; an entry leaving it is erased from the
+  // cache too (ids are reused).
+  mutable ShortKeyCache<KeyId> string_cache_;
   std::vector<KeyEntry> entries_;
   std::vector<KeyId> free_;
   KeyId overflow_id_ = kNoKey;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/bytes_equal.h"
+#include "base/short_key_cache.h"
 #include "expr/expr.h"
 #include "expr/json.h"
 #include "expr/projection.h"
@@ -296,4 +297,78 @@ TEST_CASE("BytesEqual compares every byte of short ranges", "[base]") {
       CHECK_FALSE(govstream::BytesEqual(a.data(), c.data(), n));
     }
   }
+}
+
+TEST_CASE("ShortKeyCache finds exactly the keys put, up to 24 bytes", "[base]") {
+  govstream::ShortKeyCache<int> cache;
+  const std::string base = "web-18.prod.example.net/abcdefghij";
+  // Every length: a key differing from a cached one in any single byte, or
+  // only in length, is not found.
+  for (size_t n = 0; n <= 30; ++n) {
+    cache.Clear();
+    std::string k = base.substr(0, n);
+    cache.Put(k, static_cast<int>(n));
+    int v = -1;
+    const bool cached = n <= govstream::ShortKeyCache<int>::kMaxBytes;
+    INFO(n);
+    CHECK(cache.Find(k, &v) == cached);
+    if (cached) CHECK(v == static_cast<int>(n));
+    for (size_t i = 0; i < n; ++i) {
+      std::string c = k;
+      c[i] ^= 1;
+      CHECK_FALSE(cache.Find(c, &v));
+    }
+    CHECK_FALSE(cache.Find(base.substr(0, n + 1), &v));
+    if (n > 0) CHECK_FALSE(cache.Find(base.substr(0, n - 1), &v));
+    if (n > 0) CHECK_FALSE(cache.Find(std::string(n, '\0'), &v));  // zero padding is not a key byte
+  }
+  // Many keys: each lookup returns its own value or misses (a colliding key
+  // replaced it), never another key's value; Clear forgets everything.
+  cache.Clear();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1000; ++i) keys.push_back("host-" + std::to_string(i) + (i % 2 ? ".example.net" : ""));
+  for (size_t i = 0; i < keys.size(); ++i) cache.Put(keys[i], static_cast<int>(i));
+  size_t hits = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    int v = -1;
+    if (cache.Find(keys[i], &v)) {
+      ++hits;
+      CHECK(v == static_cast<int>(i));
+    }
+  }
+  CHECK(hits > 0);
+  CHECK(hits <= 256);
+  cache.Clear();
+  for (const std::string& k : keys) {
+    int v = -1;
+    CHECK_FALSE(cache.Find(k, &v));
+  }
+  // Erase forgets one key only.
+  cache.Put(keys[0], 0);
+  cache.Put("other", 7);
+  cache.Erase(keys[0]);
+  cache.Erase("absent");
+  int v = -1;
+  CHECK_FALSE(cache.Find(keys[0], &v));
+  CHECK(cache.Find("other", &v));
+  CHECK(v == 7);
+}
+
+TEST_CASE("ShortKeyCache stands aside while most lookups miss", "[base]") {
+  govstream::ShortKeyCache<int> cache;
+  int v = -1;
+  cache.Put("web-1", 1);
+  REQUIRE(cache.Find("web-1", &v));
+  // Many distinct keys: nearly every lookup misses.
+  for (int i = 0; i < 10000; ++i) CHECK_FALSE(cache.Find("user-" + std::to_string(i), &v));
+  CHECK_FALSE(cache.Find("web-1", &v));  // standing aside: Find misses ...
+  cache.Put("web-2", 2);
+  CHECK_FALSE(cache.Find("web-2", &v));  // ... and Put does nothing
+  // After a longer stretch, it caches again (web-1 was never evicted).
+  for (int i = 0; i < 100000; ++i) cache.Find("web-1", &v);
+  CHECK(cache.Find("web-1", &v));
+  CHECK(v == 1);
+  cache.Put("web-2", 2);
+  CHECK(cache.Find("web-2", &v));
+  CHECK(v == 2);
 }
