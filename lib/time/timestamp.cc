@@ -239,9 +239,32 @@ void AppendRfc3339(int64_t ms, std::string* out) {
   char buf[64];
   int n;
   if (y >= 0 && y <= 9999) {
-    n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", static_cast<long long>(y),
-                      static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(secs / 3600),
-                      static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
+    // The common case by hand (snprintf dominates writing many results).
+    auto two = [](char* p, int64_t v) {
+      p[0] = static_cast<char>('0' + v / 10);
+      p[1] = static_cast<char>('0' + v % 10);
+    };
+    two(buf, y / 100);
+    two(buf + 2, y % 100);
+    buf[4] = '-';
+    two(buf + 5, m);
+    buf[7] = '-';
+    two(buf + 8, d);
+    buf[10] = 'T';
+    two(buf + 11, secs / 3600);
+    buf[13] = ':';
+    two(buf + 14, secs / 60 % 60);
+    buf[16] = ':';
+    two(buf + 17, secs % 60);
+    out->append(buf, 19);
+    if (msec != 0) {
+      buf[0] = '.';
+      buf[1] = static_cast<char>('0' + msec / 100);
+      two(buf + 2, msec % 100);
+      out->append(buf, 4);
+    }
+    out->push_back('Z');
+    return;
   } else {
     n = std::snprintf(buf, sizeof buf, "%+05lld-%02lld-%02lldT%02lld:%02lld:%02lld", static_cast<long long>(y),
                       static_cast<long long>(m), static_cast<long long>(d), static_cast<long long>(secs / 3600),

@@ -133,6 +133,24 @@ TEST_CASE("RFC 3339 formatting in UTC round-trips", "[time]") {
                      int64_t{4102444799999}}) {
     CHECK(Rfc(FormatRfc3339(ms).c_str()) == ms);
   }
+  // Every field's digits, at both ends of the 4-digit years and beyond.
+  CHECK(FormatRfc3339(-62167219200000) == "0000-01-01T00:00:00Z");
+  CHECK(FormatRfc3339(253402300799999) == "9999-12-31T23:59:59.999Z");
+  CHECK(FormatRfc3339(253402300800000) == "+10000-01-01T00:00:00Z");
+  CHECK(FormatRfc3339(-62167219200001) == "-0001-12-31T23:59:59.999Z");
+  CHECK(FormatRfc3339(1700000000007) == "2023-11-14T22:13:20.007Z");
+  CHECK(FormatRfc3339(1700000000070) == "2023-11-14T22:13:20.070Z");
+  // A spread of instants over the 4-digit years round-trips.
+  uint64_t x = 88172645463325252u;
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const int64_t ms = -62167219200000 + static_cast<int64_t>(x % uint64_t{315569520000000});
+    const std::string text = FormatRfc3339(ms);
+    INFO(text);
+    CHECK(Rfc(text.c_str()) == ms);
+  }
 }
 
 TEST_CASE("strptime-style formats: Apache, syslog, ISO variants", "[time]") {
