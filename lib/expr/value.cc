@@ -1,5 +1,7 @@
 #include "expr/value.h"
 
+#include <absl/container/inlined_vector.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -217,7 +219,8 @@ int Compare(const Value& a, const Value& b) {
     case Kind::kString:
       return CompareStrings(a.string(), b.string());
     case Kind::kArray: {
-      std::vector<Value> xs, ys;
+      // Inline storage: keys of a few fields compare without allocating.
+      absl::InlinedVector<Value, 8> xs, ys;
       ForEachElement(a, [&](const Value& v) { xs.push_back(v); return true; });
       ForEachElement(b, [&](const Value& v) { ys.push_back(v); return true; });
       for (size_t i = 0;; ++i) {
