@@ -219,6 +219,14 @@ int Compare(const Value& a, const Value& b) {
     case Kind::kString:
       return CompareStrings(a.string(), b.string());
     case Kind::kArray: {
+      if (!a.dom_ && !b.dom_) {  // built arrays: elements by index
+        for (size_t i = 0;; ++i) {
+          const bool a_done = i >= a.len_, b_done = i >= b.len_;
+          if (a_done || b_done) return static_cast<int>(b_done) - static_cast<int>(a_done);
+          const int r = Compare(a.items_[i], b.items_[i]);
+          if (r != 0) return r;
+        }
+      }
       // Inline storage: keys of a few fields compare without allocating.
       absl::InlinedVector<Value, 8> xs, ys;
       ForEachElement(a, [&](const Value& v) { xs.push_back(v); return true; });

@@ -118,6 +118,7 @@ class Value {
   friend void ForEachElement(const Value&, Fn&&);
   template <typename Fn>
   friend void ForEachMember(const Value&, Fn&&);
+  friend int Compare(const Value& a, const Value& b);
 
   Kind kind_;
   bool dom_ = false;  // array/object read in place from the DOM
