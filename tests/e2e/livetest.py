@@ -112,6 +112,75 @@ class ProcessTest(unittest.TestCase):
         except subprocess.TimeoutExpired:
             self.fail("%s still running after %.1f s" % (what, timeout))
 
+    def pipe_into_head(self, producer, args):
+        """Runs `producer | args | head -1` (no producer: args reads
+        /dev/null); returns (what head printed, the args process), after head
+        exits. Fails if head gets no line within 10 s."""
+        stdin = subprocess.DEVNULL
+        if producer is not None:
+            prod = self.spawn(producer, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            stdin = prod.stdout
+        p = self.spawn(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if producer is not None:
+            prod.stdout.close()
+        head = self.spawn(["head", "-1"], stdin=p.stdout, stdout=subprocess.PIPE)
+        p.stdout.close()
+        try:
+            first, _ = head.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("head -1 got no line within 10 s")
+        return first, p
+
+    # -- watching a process read its input (Linux /proc) -----------------
+
+    @staticmethod
+    def rchar(pid):
+        """Bytes the process has read so far, or None."""
+        try:
+            with open("/proc/%d/io" % pid) as f:
+                for line in f:
+                    if line.startswith("rchar:"):
+                        return int(line.split()[1])
+        except OSError:
+            return None
+        return None
+
+    @staticmethod
+    def blocked(pid):
+        """True when the process sleeps (e.g. in read, waiting for input)."""
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                return f.read().rsplit(")", 1)[1].split()[0] == "S"
+        except OSError:
+            return False
+
+    def wait_idle(self, p, timeout=5.0):
+        """Waits until p sleeps with a stable read counter; returns the counter."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            now = self.rchar(p.pid)
+            if now is not None and now == last and self.blocked(p.pid):
+                return now
+            last = now
+            time.sleep(0.05)
+        self.fail("%s did not settle into waiting for input within %.1f s"
+                  % (os.path.basename(p.args[0]), timeout))
+
+    def wait_read(self, p, base, nbytes, timeout=5.0):
+        """Waits until p has read nbytes more than `base` and blocks again."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            now = self.rchar(p.pid)
+            if now is None:
+                self.skipTest("/proc/PID/io is not readable here")
+            if now - base >= nbytes and self.blocked(p.pid):
+                time.sleep(0.05)  # let it finish with the records it read
+                return
+            time.sleep(0.02)
+        self.fail("%s read %s of %d bytes within %.1f s"
+                  % (os.path.basename(p.args[0]), self.rchar(p.pid) - base, nbytes, timeout))
+
 
 
 def run_main(program, module_name):

@@ -45,52 +45,6 @@ class LiveTest(ProcessTest):
     """ProcessTest plus this file's read and wait helpers."""
 
     @staticmethod
-    def rchar(pid):
-        try:
-            with open("/proc/%d/io" % pid) as f:
-                for line in f:
-                    if line.startswith("rchar:"):
-                        return int(line.split()[1])
-        except OSError:
-            return None
-        return None
-
-    @staticmethod
-    def blocked(pid):
-        """True when the process sleeps (e.g. in read, waiting for input)."""
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] == "S"
-        except OSError:
-            return False
-
-    def wait_idle(self, p, timeout=5.0):
-        """Waits until p sleeps with a stable read counter; returns the counter."""
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            now = self.rchar(p.pid)
-            if now is not None and now == last and self.blocked(p.pid):
-                return now
-            last = now
-            time.sleep(0.05)
-        self.fail("stream-agg did not settle into waiting for input within %.1f s" % timeout)
-
-    def wait_read(self, p, base, nbytes, timeout=5.0):
-        """Waits until p has read nbytes more than `base` and blocks again."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            now = self.rchar(p.pid)
-            if now is None:
-                self.skipTest("/proc/PID/io is not readable here")
-            if now - base >= nbytes and self.blocked(p.pid):
-                time.sleep(0.05)  # let it finish with the records it read
-                return
-            time.sleep(0.02)
-        self.fail("stream-agg read %s of %d bytes within %.1f s"
-                  % (self.rchar(p.pid) - base, nbytes, timeout))
-
-    @staticmethod
     def read_until(fd, count_lines, timeout, buf=b""):
         """Reads fd until it holds `count_lines` lines or timeout; returns
         (data, monotonic time when they were there, or None)."""
@@ -361,15 +315,7 @@ class Every(LiveTest):
         self.assertEqual(records(sa.stdout.read()), [{"count": 5}])
 
     def test_closed_downstream_pipe_ends_quietly(self):
-        yes = self.spawn(["yes", '{"status":200}'], stdout=PIPE, stderr=DEVNULL)
-        sa = self.spawn([SA, "count", "--every", "1000"], stdin=yes.stdout, stdout=PIPE, stderr=PIPE)
-        yes.stdout.close()
-        head = self.spawn(["head", "-1"], stdin=sa.stdout, stdout=PIPE)
-        sa.stdout.close()
-        try:
-            first, _ = head.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.fail("head -1 got no line within 10 s")
+        first, sa = self.pipe_into_head(["yes", '{"status":200}'], [SA, "count", "--every", "1000"])
         self.assertEqual(first, b'{"count":1000}\n')
         self.assertEqual(self.wait_exit(sa, 5, "stream-agg after head exited"), 0)
         self.assertEqual(sa.stderr.read(), b"")

@@ -138,19 +138,7 @@ class ClosedPipe(LiveTest):
     """`| head -1` ends stream-filter quietly, promptly, with status 0."""
 
     def run_into_head(self, sf_args, producer=None):
-        stdin = DEVNULL
-        if producer is not None:
-            prod = self.spawn(producer, stdout=PIPE, stderr=DEVNULL)
-            stdin = prod.stdout
-        sf = self.spawn([SF] + sf_args, stdin=stdin, stdout=PIPE, stderr=PIPE)
-        if producer is not None:
-            prod.stdout.close()
-        head = self.spawn(["head", "-1"], stdin=sf.stdout, stdout=PIPE)
-        sf.stdout.close()
-        try:
-            first, _ = head.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.fail("head -1 got no line within 10 s")
+        first, sf = self.pipe_into_head(producer, [SF] + sf_args)
         t_head = time.monotonic()
         status = self.wait_exit(sf, 5, "stream-filter after head exited")
         elapsed = time.monotonic() - t_head

@@ -39,47 +39,6 @@ def ts(second, ms=0):
 
 class LiveTest(ProcessTest):
     @staticmethod
-    def rchar(pid):
-        try:
-            with open("/proc/%d/io" % pid) as f:
-                for line in f:
-                    if line.startswith("rchar:"):
-                        return int(line.split()[1])
-        except OSError:
-            return None
-        return None
-
-    @staticmethod
-    def blocked(pid):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] == "S"
-        except OSError:
-            return False
-
-    def wait_idle(self, p, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            now = self.rchar(p.pid)
-            if now is not None and now == last and self.blocked(p.pid):
-                return now
-            last = now
-            time.sleep(0.05)
-        self.fail("stream-window did not settle into waiting for input within %.1f s" % timeout)
-
-    def wait_read(self, p, base, nbytes, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            now = self.rchar(p.pid)
-            if now is None:
-                self.skipTest("/proc/PID/io is not readable here")
-            if now - base >= nbytes and self.blocked(p.pid):
-                return
-            time.sleep(0.02)
-        self.fail("stream-window read %s of %d bytes within %.1f s" % (self.rchar(p.pid) - base, nbytes, timeout))
-
-    @staticmethod
     def read_lines(fd, count, timeout):
         return read_until_match(fd, lambda b: len(b) if b.count(b"\n") >= count else None, timeout)
 
@@ -189,16 +148,8 @@ class ClosedPipe(LiveTest):
     """A closed downstream pipe ends stream-window quietly and promptly."""
 
     def test_head_ends_an_endless_stream(self):
-        yes = self.spawn(["yes", '{"ts":"2026-03-01T12:00:00Z","k":1}'], stdout=PIPE, stderr=DEVNULL)
-        sw = self.spawn([SW, "--count", "1", "--time", ".ts", "count"], stdin=yes.stdout, stdout=PIPE,
-                        stderr=PIPE)
-        yes.stdout.close()
-        head = self.spawn(["head", "-1"], stdin=sw.stdout, stdout=PIPE)
-        sw.stdout.close()
-        try:
-            first, _ = head.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.fail("head -1 got no line within 10 s")
+        first, sw = self.pipe_into_head(["yes", '{"ts":"2026-03-01T12:00:00Z","k":1}'],
+                                        [SW, "--count", "1", "--time", ".ts", "count"])
         self.assertEqual(records(first)[0]["count"], 1)
         self.assertEqual(self.wait_exit(sw, 5, "stream-window after head exited"), 0)
         self.assertEqual(sw.stderr.read(), b"")
