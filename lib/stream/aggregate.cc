@@ -155,11 +155,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     agg::Group* g = table.Find(canonical_key, key_json);
     if (table.overflowed() && !overflow_reported) {
       overflow_reported = true;
-      reporter->Error(
-          fmt::format("more than {} groups (--max-groups): further new groups "
-                      "are counted under "
-                      "the key \"{}\"",
-                      o.max_groups, agg::kOverflowKey));
+      reporter->Error(OverflowMessage(o.max_groups));
     }
     return g;
   };

@@ -9,6 +9,7 @@
 #endif
 
 #include "agg/canonical.h"
+#include "agg/groups.h"
 #include "io/report.h"
 
 namespace govstream::stream {
@@ -174,6 +175,11 @@ void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<
     states[i]->AppendResult(out);
     if (captured != nullptr && keys.size() + i == capture_index) *captured = out->substr(at);
   }
+}
+
+std::string OverflowMessage(uint64_t max_groups) {
+  return fmt::format("more than {} groups (--max-groups): further new groups are counted under the key \"{}\"",
+                     max_groups, agg::kOverflowKey);
 }
 
 std::string SkipsJson(const std::vector<agg::AggSpec>& aggs, const std::vector<AggSkips>& skips) {

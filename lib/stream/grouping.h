@@ -77,6 +77,9 @@ void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<
 // (written as ,"skipped":{...}).
 std::string SkipsJson(const std::vector<agg::AggSpec>& aggs, const std::vector<AggSkips>& skips);
 
+// The one-time error reported when --max-groups is reached.
+std::string OverflowMessage(uint64_t max_groups);
+
 }  // namespace govstream::stream
 
 #endif  // GOVSTREAM_STREAM_GROUPING_H_

@@ -224,11 +224,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     }
     if (op.keys_overflowed() && !overflow_reported) {
       overflow_reported = true;
-      reporter->Error(
-          fmt::format("more than {} groups (--max-groups): further new groups "
-                      "are counted under "
-                      "the key \"{}\"",
-                      o.max_groups, agg::kOverflowKey));
+      reporter->Error(OverflowMessage(o.max_groups));
     }
     if (values != nullptr) {
       FeedAggregatesFromSlots(aggs, slot_map, values, *states, &skips);
