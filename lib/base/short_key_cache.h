@@ -93,7 +93,8 @@ class ShortKeyCache {
   };
 
   static bool Holds(const Entry& e, const Words& w) {
-    return e.len == w.len && e.w[0] == w.w[0] && e.w[1] == w.w[1] && e.w[2] == w.w[2];
+    return e.len == w.len && e.w[0] == w.w[0] && e.w[1] == w.w[1] &&
+           e.w[2] == w.w[2];
   }
 
   // The key's bytes as three words: [0,8), [8,16) and [n-8,n) for n >= 8
@@ -114,7 +115,8 @@ class ShortKeyCache {
   }
 
   static size_t Slot(const Words& w) {
-    const uint64_t x = (w.w[0] ^ (w.w[1] << 1) ^ (w.w[2] >> 1) ^ w.len) * 0x9e3779b97f4a7c15u;
+    const uint64_t x =
+        (w.w[0] ^ (w.w[1] << 1) ^ (w.w[2] >> 1) ^ w.len) * 0x9e3779b97f4a7c15u;
     return static_cast<size_t>(x >> (64 - kSlotBits));
   }
 

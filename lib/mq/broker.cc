@@ -105,8 +105,9 @@ class Broker::Impl {
   // Routing and delivery.
   const Route& RouteFor(std::string_view topic);
   // Stores one message for every target; false (and *why) if a queue refused
-  // it, or if `mandatory` and it has no target.
-  bool Route1(MessageRef m, bool mandatory, std::string* why);
+  // it, or if `mandatory` and it has no target. `own`: the broker's own
+  // $SYS message, not counted in messages_in or unroutable.
+  bool Route1(MessageRef m, bool mandatory, std::string* why, bool own = false);
   void FlushDeliveries();
   void FlushSubscriber(Peer* p);
   void FlushQueue(Queue* q);
@@ -404,10 +405,10 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
   SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
 }
 
-bool Broker::Impl::Route1(MessageRef m, bool mandatory, std::string* why) {
+bool Broker::Impl::Route1(MessageRef m, bool mandatory, std::string* why, bool own) {
   const Route& r = RouteFor(m->topic);
   if (r.queues.empty() && r.subscribers.empty()) {
-    ++unroutable_;
+    if (!own) ++unroutable_;
     if (mandatory) {
       ++refused_;
       *why = "no queue or subscriber matches topic '" + m->topic + "' (--mandatory)";
@@ -422,7 +423,7 @@ bool Broker::Impl::Route1(MessageRef m, bool mandatory, std::string* why) {
       return false;
     }
   }
-  ++messages_in_;
+  if (!own) ++messages_in_;
   for (Queue* q : r.queues) {
     q->Push(m);
     dirty_queues_.push_back(q);
@@ -538,7 +539,8 @@ void Broker::Impl::AckFrom(Peer* p, const proto::Ack& a) {
 
 void Broker::Impl::Close(Peer* p, std::string_view why, bool tell) {
   if (p->state == PeerState::kGone) return;
-  if (tell) SendTo(p, proto::Command::kBye, proto::EncodeReason(why));
+  // Saying goodbye can fail, and a failed send closes the peer itself (once).
+  if (tell && !SendTo(p, proto::Command::kBye, proto::EncodeReason(why))) return;
   if (options_.verbose || why.substr(0, 4) == "fell" || why.substr(0, 2) == "no") {
     reporter_->Error(fmt::format("client '{}' left: {}", p->name ? *p->name : std::string("?"), why));
   }
@@ -555,6 +557,10 @@ void Broker::Impl::Close(Peer* p, std::string_view why, bool tell) {
 }
 
 void Broker::Impl::RemoveClosed() {
+  // Close() lists a peer once (it returns early for a gone one); dedupe all
+  // the same, since erasing a peer twice would use it after it is freed.
+  std::sort(closed_.begin(), closed_.end());
+  closed_.erase(std::unique(closed_.begin(), closed_.end()), closed_.end());
   for (Peer* p : closed_) {
     dirty_peers_.erase(std::remove(dirty_peers_.begin(), dirty_peers_.end(), p), dirty_peers_.end());
     peers_by_id_.erase(p->id);
@@ -612,13 +618,24 @@ void Broker::Impl::FlushQueue(Queue* q) {
   while (progress && q->ready() > 0) {
     progress = false;
     std::vector<uint64_t> consumers = q->consumers();  // copy: a failed send removes one
-    for (uint64_t id : consumers) {
-      auto pit = peers_by_id_.find(id);
+    // Consumers with credit share what is ready: each takes at most its
+    // share per round, and rounds start at the next consumer each time, so
+    // a trickle of messages alternates between them.
+    std::vector<Peer*> ready_peers;
+    const size_t n = consumers.size();
+    const size_t first = n == 0 ? 0 : q->NextRound() % n;
+    for (size_t k = 0; k < n; ++k) {
+      auto pit = peers_by_id_.find(consumers[(first + k) % n]);
       if (pit == peers_by_id_.end()) continue;
       Peer* p = pit->second;
+      if (p->state != PeerState::kGone && p->credit > 0) ready_peers.push_back(p);
+    }
+    if (ready_peers.empty()) break;
+    const size_t share = std::max<size_t>(1, (q->ready() + ready_peers.size() - 1) / ready_peers.size());
+    for (Peer* p : ready_peers) {
       if (p->state == PeerState::kGone || p->credit == 0 || q->ready() == 0) continue;
       taken.clear();
-      q->Take(p->id, p->credit, kMaxDeliverBytes, &taken);
+      q->Take(p->id, std::min<size_t>(p->credit, share), kMaxDeliverBytes, &taken);
       batch.clear();
       size_t bytes = 0;
       for (const Queue::Taken& t : taken) {
@@ -726,7 +743,7 @@ void Broker::Impl::OnMonitorEvent(const Frames& f) {
     }
   } else if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || e.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
              e.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-    Problem(&handshake_failures_, "a connection from " + e.address +
+    Problem(&handshake_failures_, "a connection to " + e.address +
                                       " failed the ZeroMQ handshake (not a ZeroMQ client?) and was closed");
   }
 }
@@ -812,7 +829,9 @@ void Broker::Impl::PublishStats(int64_t now) {
   sm->ts_us = WallUs();
   sm->received_ns = NowNs();
   std::string why;
-  if (!Route1(std::move(sm), false, &why)) Problem(&refused_, "could not store $SYS.broker.stats: " + why);
+  if (!Route1(std::move(sm), false, &why, /*own=*/true)) {
+    Problem(&refused_, "could not store $SYS.broker.stats: " + why);
+  }
 }
 
 Status Broker::Impl::Run() {
@@ -865,16 +884,18 @@ Status Broker::Impl::Run() {
   for (auto& [id, p] : peers_) all.push_back(p.get());
   for (Peer* p : all) Close(p, "broker shutting down", true);
   RemoveClosed();
-  uint64_t held = 0;
+  uint64_t ready = 0, unacked = 0;
   size_t nonempty = 0;
   for (auto& [name, q] : queues_) {
-    held += q->ready() + q->unacked();
+    ready += q->ready();
+    unacked += q->unacked();
     nonempty += (q->ready() + q->unacked()) > 0;
   }
-  if (held > 0) {
-    reporter_->Error(fmt::format("shutting down with {} unacknowledged messages in {} queues; queues are kept in "
-                                 "memory only, so these are lost",
-                                 held, nonempty));
+  if (ready + unacked > 0) {
+    reporter_->Error(fmt::format("shutting down with {} message{} in {} queue{} ({} waiting for a consumer, {} "
+                                 "delivered but not acknowledged); queues are kept in memory only, so these are lost",
+                                 ready + unacked, ready + unacked == 1 ? "" : "s", nonempty, nonempty == 1 ? "" : "s",
+                                 ready, unacked));
   }
   return Status::Ok();
 }

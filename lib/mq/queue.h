@@ -75,6 +75,9 @@ class Queue {
   // list (marked redelivered) and forgets the consumer.
   void RemoveConsumer(uint64_t consumer);
   const std::vector<uint64_t>& consumers() const { return consumers_; }
+  // Where the next round of deliveries starts among consumers() (advances
+  // each call), so that consumers take turns.
+  size_t NextRound() { return round_++; }
 
   // Moves up to max_n ready messages (and at least one, if any is ready,
   // even above max_bytes) to the consumer's unacknowledged set.
@@ -99,6 +102,7 @@ class Queue {
   absl::flat_hash_map<uint64_t, absl::flat_hash_map<uint64_t, Entry>> unacked_;  // consumer -> tag -> entry
   std::vector<uint64_t> consumers_;
   size_t unacked_count_ = 0;
+  size_t round_ = 0;
   uint64_t bytes_ = 0;
   uint64_t next_tag_ = 1;
   Counters counters_;

@@ -495,6 +495,30 @@ class QueueDelivery(MqTest):
         self.assertEqual(ids_a, sorted(ids_a))
         self.assertEqual(ids_b, sorted(ids_b))
 
+    def test_consumers_with_the_default_prefetch_take_turns(self):
+        # Work-queue semantics: with room for far more than is waiting, a
+        # batch is split between the consumers, and single messages alternate.
+        self.start_broker()
+        a = self.sub(["--queue", "turns", "--topic", "turns", "--envelope", "-W", "3s"])
+        self.wait_queue("turns")
+        b = self.sub(["--queue", "turns", "--topic", "turns", "--envelope", "-W", "3s"])
+        watcher = self.stats_watcher()
+        self.wait_stats(watcher, lambda r: r["consumers"] >= 2, what="2 consumers")
+        status, err = self.pub(["--topic", "turns"], self.numbered(40))
+        self.assertEqual(status, EXIT_OK, err)
+        for i in range(40, 50):
+            status, err = self.pub(["--topic", "turns"], self.numbered(1, start=i))
+            self.assertEqual(status, EXIT_OK, err)
+        out_a, _ = a.communicate(timeout=60)
+        out_b, _ = b.communicate(timeout=60)
+        ids_a = [e["payload"]["id"] for e in records(out_a)]
+        ids_b = [e["payload"]["id"] for e in records(out_b)]
+        self.assertEqual(sorted(ids_a + ids_b), list(range(50)), "each message to exactly one consumer")
+        for ids, who in ((ids_a, "first"), (ids_b, "second")):
+            self.assertGreater(len([i for i in ids if i < 40]), 0, "the %s consumer got none of the batch" % who)
+            self.assertGreater(len([i for i in ids if i >= 40]), 0,
+                               "the %s consumer got none of the single messages" % who)
+
     def test_sigterm_ends_a_consumer_blocked_on_its_output(self):
         self.start_broker()
         self.declare("blk", "blk")
@@ -619,6 +643,28 @@ class BrokerFailure(MqTest):
         self.assertIn("broker shutting down", err)
         self.assertTrue(err.startswith("mq-sub: "), err)
 
+    def test_broker_stopped_while_its_clients_die_then_sigterm_exits_0(self):
+        # After SIGSTOP every client looks expired, and the dead ones cannot
+        # be told goodbye: closing them must not free a client twice.
+        self.start_broker("--heartbeat", "200ms")
+        watcher = self.stats_watcher()
+        subs = [self.sub(["--topic", "gone.%d" % i], stdout=DEVNULL) for i in range(4)]
+        subs.append(self.sub(["--queue", "goneq", "--topic", "goneq"], stdout=DEVNULL))
+        self.wait_stats(watcher, lambda r: r["subscribers"] >= 5 and r["consumers"] >= 1,
+                        what="5 subscribers and a consumer")
+        os.kill(self.broker.pid, signal.SIGSTOP)
+        try:
+            for p in subs:
+                p.kill()
+                p.wait(timeout=10)
+            time.sleep(1.0)  # more than 3 heartbeats
+        finally:
+            os.kill(self.broker.pid, signal.SIGCONT)
+        self.wait_log(r"left: (no heartbeat|connection lost)", 10, "the dead clients closed")
+        self.round_trip("after")
+        self.broker.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(self.broker, 10, "mq-broker after SIGTERM"), EXIT_OK, self.log())
+
     def test_broker_sigterm_mid_publish_publisher_exits_5_with_reason(self):
         self.start_broker()
         watcher = self.stats_watcher()
@@ -690,7 +736,8 @@ class BrokerFailure(MqTest):
         self.assertEqual(status, EXIT_OK, err)
         self.broker.send_signal(signal.SIGTERM)
         self.assertEqual(self.wait_exit(self.broker, 10), EXIT_OK)
-        self.assertIn("7 unacknowledged messages in 1 queues", self.log())
+        self.assertIn("7 messages in 1 queue (7 waiting for a consumer, 0 delivered but not acknowledged)",
+                      self.log())
 
     def test_confirmations_late_exit_7(self):
         # The broker is stopped (SIGSTOP) after the publisher connected: its
