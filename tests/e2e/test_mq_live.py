@@ -1218,6 +1218,25 @@ class PublisherContract(MqTest):
 class PlainZeroMQ(MqTest):
     """Interop with python3-zmq clients, both directions."""
 
+    def test_the_brokers_own_stats_are_not_counted_as_traffic(self):
+        # Read $SYS.broker.stats on the plain XPUB endpoint, so that no
+        # govstream subscriber matches them: the broker's own messages must
+        # count neither as messages_in nor as unroutable.
+        self.start_broker(stats="100ms")
+        zsub = self.zsocket(zmq.SUB if zmq else None)
+        zsub.setsockopt(zmq.SUBSCRIBE, b"$SYS.broker.stats")
+        zsub.connect(self.eps["plain-sub"])
+        seen = []
+        deadline = time.monotonic() + 15
+        while len(seen) < 5 and time.monotonic() < deadline:
+            m = self.zrecv(zsub, 2)
+            if m is not None:
+                seen.append(json.loads(m[1]))
+        self.assertEqual(len(seen), 5, "5 stats records within 15 s; broker stderr:\n" + self.log())
+        for rec in seen:
+            self.assertEqual((rec["messages_in"], rec["in_per_sec"], rec["unroutable"]), (0, 0, 0), rec)
+        self.assertGreaterEqual(seen[-1]["xpub_forwarded"], 1)
+
     def test_plain_sub_receives_from_mq_pub(self):
         self.start_broker()
         watcher = self.stats_watcher()
