@@ -11,6 +11,9 @@ PaneAssigner::PaneAssigner(int64_t size, int64_t slide, int64_t offset, int64_t 
     : size_(size), slide_(slide), pane_(std::gcd(size, slide)), offset_(offset), lateness_(lateness), ctx_(ctx) {
   // Offsets only matter modulo the slide (and the pane, which divides it).
   offset_ = offset - AlignDown(offset, slide_, 0);
+  // Windows start on the slide grid (as Flink's do); their ends are `size`
+  // later, on the grid shifted by size mod slide.
+  end_offset_ = (offset_ + size_) - AlignDown(offset_ + size_, slide_, 0);
 }
 
 PaneAssigner::~PaneAssigner() = default;

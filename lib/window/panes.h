@@ -2,7 +2,8 @@
 //
 // Time is cut into panes of gcd(size, slide) aligned to the epoch plus the
 // offset; each record updates one bucket (its key in its pane), whatever
-// size/slide is. A window [e - size, e) (e on the slide grid) fires by
+// size/slide is. Windows start on the slide grid (epoch + offset + k*slide,
+// as in Flink). A window [e - size, e) fires by
 // merging the buckets of its size/pane panes per key; for tumbling windows
 // (one pane per window) the pane's states are reported as they are. A pane
 // is purged once the last window containing it is past its allowed
@@ -68,10 +69,10 @@ class PaneAssigner final : public Assigner {
   };
   void FireSliding(int64_t end, ResultBatch* out);
   void MarkDirty(KeyId key) { stacks_[key].dirty = true; }
-  // The last window end (on the slide grid) whose window contains the pane.
-  int64_t LastEnd(int64_t pane_start) const { return AlignDown(pane_start + size_, slide_, offset_); }
-  // The first window end > t on the slide grid.
-  int64_t FirstEndAfter(int64_t t) const { return AlignDown(t, slide_, offset_) + slide_; }
+  // The last window end whose window contains the pane.
+  int64_t LastEnd(int64_t pane_start) const { return AlignDown(pane_start + size_, slide_, end_offset_); }
+  // The first window end > t.
+  int64_t FirstEndAfter(int64_t t) const { return AlignDown(t, slide_, end_offset_) + slide_; }
   // Emits window [end - size, end): every key, or only `only_key`, or (early)
   // only keys with a changed bucket.
   void EmitWindow(int64_t end, Mark mark, const KeyId* only_key, bool only_changed, ResultBatch* out);
@@ -79,6 +80,7 @@ class PaneAssigner final : public Assigner {
   void Recompute();
 
   int64_t size_, slide_, pane_, offset_, lateness_;
+  int64_t end_offset_;  // window ends are end_offset_ + k * slide_ (starts: offset_ + k * slide_)
   AssignerContext ctx_;
   std::map<int64_t, Pane> panes_;  // by pane start
   int64_t last_start_ = 0;

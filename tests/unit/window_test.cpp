@@ -199,12 +199,14 @@ TEST_CASE("sliding: windows fire in end order as the watermark passes them", "[w
 }
 
 TEST_CASE("sliding: slide not dividing size uses gcd panes", "[window]") {
-  Harness h(Sliding(100, 40));  // panes of 20; windows end at multiples of 40
+  // Panes of 20; windows start at multiples of 40 (as in Flink), so they
+  // end at 60, 100, 140, ...: 30 is in [-40, 60) and [0, 100), 70 in
+  // [0, 100) and [40, 140).
+  Harness h(Sliding(100, 40));
   h.Feed(30, "a", 1);
   h.Feed(70, "a", 1);
   h.op().Finish();
-  CHECK(h.Take() == Lines{"-60..40 \"a\" 1 1 final", "-20..80 \"a\" 2 2 final", "20..120 \"a\" 2 2 final",
-                          "60..160 \"a\" 1 1 final"});
+  CHECK(h.Take() == Lines{"-40..60 \"a\" 1 1 final", "0..100 \"a\" 2 2 final", "40..140 \"a\" 1 1 final"});
 }
 
 TEST_CASE("sliding: a late update re-emits every fired window that holds the record", "[window]") {
@@ -214,6 +216,17 @@ TEST_CASE("sliding: a late update re-emits every fired window that holds the rec
   CHECK(h.Take() == Lines{"0..100 \"a\" 1 1 final", "50..150 \"a\" 1 1 final"});
   REQUIRE(h.Feed(70, "a", 5));
   CHECK(h.Take() == Lines{"0..100 \"a\" 2 6 update", "50..150 \"a\" 2 6 update"});
+}
+
+TEST_CASE("sliding: late updates when the slide does not divide the size", "[window]") {
+  Harness h(Sliding(50, 20, /*lateness=*/100));  // windows [20k, 20k + 50)
+  h.Feed(30, "a", 1);                            // in [0,50) and [20,70)
+  h.Feed(75, "a", 1);                            // fires [0,50) and [20,70)
+  CHECK(h.Take() == Lines{"0..50 \"a\" 1 1 final", "20..70 \"a\" 1 1 final"});
+  REQUIRE(h.Feed(45, "a", 5));  // in [0,50), [20,70) (fired) and [40,90) (open)
+  CHECK(h.Take() == Lines{"0..50 \"a\" 2 6 update", "20..70 \"a\" 2 6 update"});
+  h.op().Finish();
+  CHECK(h.Take() == Lines{"40..90 \"a\" 2 6 final", "60..110 \"a\" 1 1 final"});
 }
 
 TEST_CASE("session: records within the gap share a session; a bridging record merges two", "[window]") {
@@ -354,7 +367,7 @@ TEST_CASE("sliding: final results equal a brute-force count over random keys, ga
   struct Shape {
     int64_t size, slide, delay;
   };
-  for (Shape shape : {Shape{100, 10, 0}, Shape{100, 30, 25}, Shape{60, 60, 5}, Shape{250, 50, 40}}) {
+  for (Shape shape : {Shape{100, 10, 0}, Shape{100, 30, 25}, Shape{60, 60, 5}, Shape{250, 50, 40}, Shape{70, 20, 15}}) {
     INFO("size " << shape.size << " slide " << shape.slide << " delay " << shape.delay);
     uint64_t seed = 12345;
     auto rnd = [&seed](uint64_t n) {
@@ -378,8 +391,9 @@ TEST_CASE("sliding: final results equal a brute-force count over random keys, ga
     h.op().Finish();
     std::map<std::pair<int64_t, std::string>, int> want;
     for (const auto& [rt, key] : recs) {
-      for (int64_t e = gw::AlignDown(rt, shape.slide, 0) + shape.slide; e <= rt + shape.size; e += shape.slide) {
-        ++want[{e, key}];
+      // Every window [s, s + size) with s on the slide grid that holds rt.
+      for (int64_t s = gw::AlignDown(rt, shape.slide, 0); s > rt - shape.size; s -= shape.slide) {
+        ++want[{s + shape.size, key}];
       }
     }
     std::map<std::pair<int64_t, std::string>, int> got;
