@@ -110,12 +110,19 @@ const ProgramSpec& StreamWindowSpec() {
          .details = "Strings are read as RFC 3339 (or with --time-format), numbers as epoch time "
                     "in --time-unit."},
         {.long_name = "time-unit", .kind = ValueKind::kChoice, .value_name = "UNIT",
-         .help = "Unit of numeric event times", .default_text = "s", .choices = {"s", "ms", "us", "ns"}},
+         .help = "Unit of numeric event times",
+         .details = "Times are kept in milliseconds; finer fractions are truncated. Numbers are read as "
+                    "jq reads JSON numbers, as IEEE doubles: integers beyond 2^53 (nanoseconds since 1970, "
+                    "for example) and fractions beyond about 16 significant digits are first rounded to "
+                    "the nearest double (today's nanosecond times to a multiple of 256 ns), so a time "
+                    "within that much of a window boundary can fall on its other side. RFC 3339 strings "
+                    "keep their digits exactly.",
+         .default_text = "s", .choices = {"s", "ms", "us", "ns"}},
         {.long_name = "time-format", .kind = ValueKind::kString, .value_name = "FORMAT",
          .help = "Read string event times with strptime-style directives, e.g. '%d/%b/%Y:%H:%M:%S %z'",
          .details = "Directives: %Y %m %d %e %H %M %S, %f (fraction of a second), %z (Z, +HH, "
-                    "+HHMM, +HH:MM), %Z (UTC, GMT or Z), %b %h %B (English month names, any "
-                    "case), %j (day of the year), %y (69-99: 19xx, 00-68: 20xx), %s (epoch "
+                    "+HHMM, +HH:MM), %Z (UTC, GMT or Z), %b %h %B (English month "
+                    "names, full or abbreviated, any case), %j (day of the year), %y (69-99: 19xx, 00-68: 20xx), %s (epoch "
                     "seconds), %T (%H:%M:%S), %D (%m/%d/%y), %F (%Y-%m-%d), %R (%H:%M), %n %t "
                     "and a space (any white space), %% (a percent sign). Missing fields default "
                     "to 1970-01-01 00:00:00; without %z or %Z the time is UTC. Month names do "

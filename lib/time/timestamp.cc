@@ -458,9 +458,9 @@ bool TimeFormat::Parse(std::string_view text, int64_t* ms, std::string* error) c
         size_t len = 0;
         for (int k = 0; k < 12 && found < 0; ++k) {
           std::string_view full = kMonths[k];
-          // %B: the full name (an abbreviation also matches, as strptime allows).
+          // The full name or its abbreviation, for %b, %h and %B alike (as
+          // strptime reads them).
           for (size_t n : {full.size(), size_t{3}}) {
-            if (it.directive == 'b' && n != 3) continue;
             if (i + n > text.size()) continue;
             bool eq = true;
             for (size_t c = 0; c < n && eq; ++c) eq = Lower(text[i + c]) == full[c];

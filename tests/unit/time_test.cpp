@@ -163,6 +163,10 @@ TEST_CASE("strptime-style formats: Apache, syslog, ISO variants", "[time]") {
   CHECK(WithFormat("%Y %j %T", "2026 060 12:00:05") == 1772366405000);  // 1 March = day 60
   CHECK(WithFormat("%b %e %T %Y", "Mar  1 12:00:05 2026") == 1772366405000);
   CHECK(WithFormat("%B %d, %Y %R %Z", "March 01, 2026 12:00 UTC") == 1772366400000);
+  // %b, %h and %B read full names and abbreviations alike, as strptime does.
+  CHECK(WithFormat("%d %b %Y", "01 March 2026") == 1772323200000);
+  CHECK(WithFormat("%d %h %Y", "01 march 2026") == 1772323200000);
+  CHECK(WithFormat("%d %B %Y", "01 MAR 2026") == 1772323200000);
   CHECK(WithFormat("%D %T", "03/01/26 12:00:05") == 1772366405000);
   CHECK(WithFormat("%s", "1772366405") == 1772366405000);
   CHECK(WithFormat("%H:%M:%S", "00:00:01") == 1000);  // date defaults to the epoch
