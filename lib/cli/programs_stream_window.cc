@@ -154,7 +154,8 @@ const ProgramSpec& StreamWindowSpec() {
          .help = "At most N live keys; later new keys are folded into one key \"(other)\"",
          .details = "Keys are forgotten when their last window is purged. The overflow is "
                     "reported on standard error when it first happens, and --stats counts the "
-                    "records it took."},
+                    "records it took (overflow_keys). A real key whose value is the string "
+                    "\"(other)\" is not told apart from the overflow key in the output."},
         {.long_name = "trust-input", .kind = ValueKind::kFlag,
          .help = "Read each line only as far as the time, keys and values need, without validating the rest"},
         {.long_name = "list", .kind = ValueKind::kFlag, .help = "List the aggregate functions and exit"},
@@ -201,7 +202,10 @@ const ProgramSpec& StreamWindowSpec() {
          "Memory is bounded by the open windows times their keys (plus the panes of sliding "
          "windows); --stats reports open_windows, groups (window x key states), keys and "
          "memory_bytes at end of input before the last windows fire, their peaks, the "
-         "results by mark, late_dropped and the watermark."},
+         "results by mark, late_dropped, overflow_keys (records counted under --max-groups' "
+         "overflow key), the watermark and, per aggregate, the values skipped as missing or "
+         "of the wrong type. In processing time, and with --every, results are written "
+         "within about 100 ms of the wall-clock instant they are due."},
         {"AGGREGATE FUNCTIONS", FunctionsText()},
     };
     s.exit_codes = CommonExitCodes();
