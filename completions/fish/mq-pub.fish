@@ -19,3 +19,4 @@ complete -c 'mq-pub' -l 'stats' -d 'Print a one-line JSON summary on standard er
 complete -c 'mq-pub' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
 complete -c 'mq-pub' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'mq-pub' -l 'version' -d 'Display program version information and exit'
+complete -c 'mq-pub' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

@@ -18,3 +18,4 @@ complete -c 'mq-sub' -l 'line-buffered' -d 'Flush standard output after every me
 complete -c 'mq-sub' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
 complete -c 'mq-sub' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'mq-sub' -l 'version' -d 'Display program version information and exit'
+complete -c 'mq-sub' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'
