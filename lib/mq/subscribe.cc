@@ -1,11 +1,12 @@
 #include "mq/subscribe.h"
 
 #include <fmt/core.h>
-#include <simdjson.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <memory>
+
+#include <simdjson.h>
 
 #include "agg/sketches.h"
 #include "expr/json.h"
