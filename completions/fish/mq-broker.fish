@@ -17,3 +17,4 @@ complete -c 'mq-broker' -l 'stall-timeout' -r -f -d 'Disconnect a fan-out subscr
 complete -c 'mq-broker' -s 'v' -l 'verbose' -d 'Log clients connecting and leaving, and queues being declared'
 complete -c 'mq-broker' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'mq-broker' -l 'version' -d 'Display program version information and exit'
+complete -c 'mq-broker' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

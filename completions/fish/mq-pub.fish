@@ -11,7 +11,7 @@ complete -c 'mq-pub' -s 'W' -l 'timeout' -r -f -d 'Longest wait for a confirmati
 complete -c 'mq-pub' -l 'batch' -r -f -d 'Lines per PUBLISH batch (at most 1 MiB); partial batches go out when input pauses'
 complete -c 'mq-pub' -l 'mandatory' -d 'Refuse lines that no queue or subscriber would receive (exit status 6)'
 complete -c 'mq-pub' -l 'id' -r -f -d 'Publisher id carried by every message'
-complete -c 'mq-pub' -l 'listen' -r -f -d 'No broker: publish on a ZeroMQ PUB socket bound here, at most once'
+complete -c 'mq-pub' -l 'listen' -r -f -d 'No broker: publish to mq-sub --direct subscribers of ENDPOINT, at most once'
 complete -c 'mq-pub' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
 complete -c 'mq-pub' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'
 complete -c 'mq-pub' -l 'max-line-bytes' -r -f -d 'Longest accepted input line; longer lines are skipped and reported'
@@ -19,3 +19,4 @@ complete -c 'mq-pub' -l 'stats' -d 'Print a one-line JSON summary on standard er
 complete -c 'mq-pub' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
 complete -c 'mq-pub' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'mq-pub' -l 'version' -d 'Display program version information and exit'
+complete -c 'mq-pub' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

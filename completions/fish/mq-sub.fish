@@ -3,10 +3,10 @@
 # Regenerate with: mq-sub --generate fish
 
 complete -c 'mq-sub' -f
-complete -c 'mq-sub' -s 't' -l 'topic' -r -f -d 'Subscribe to topics matching PATTERN (repeatable)'
+complete -c 'mq-sub' -s 't' -l 'topic' -r -f -d 'Subscribe to topics matching PATTERN'
 complete -c 'mq-sub' -s 'q' -l 'queue' -r -f -d 'Consume the named queue, bound to the --topic patterns'
 complete -c 'mq-sub' -l 'declare' -d 'Only declare the --queue and its bindings, then exit 0 (messages are kept from then on)'
-complete -c 'mq-sub' -s 'c' -l 'count' -r -f -d 'Exit (status 0) after N messages'
+complete -c 'mq-sub' -s 'c' -l 'count' -r -f -d 'Exit (status 0) after writing N messages; N is at least 1'
 complete -c 'mq-sub' -s 'W' -l 'timeout' -r -f -d 'Exit with status 7 when no message arrives for DUR'
 complete -c 'mq-sub' -s 'e' -l 'envelope' -d 'Wrap each message: topic, seq, publisher, ts (RFC 3339 UTC), redelivered, payload'
 complete -c 'mq-sub' -l 'prefetch' -r -f -d 'Messages the broker may send ahead of acknowledgements (flow-control credit)'
@@ -18,3 +18,4 @@ complete -c 'mq-sub' -l 'line-buffered' -d 'Flush standard output after every me
 complete -c 'mq-sub' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
 complete -c 'mq-sub' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'mq-sub' -l 'version' -d 'Display program version information and exit'
+complete -c 'mq-sub' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

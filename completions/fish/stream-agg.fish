@@ -21,3 +21,4 @@ complete -c 'stream-agg' -l 'stats' -d 'Print a one-line JSON summary on standar
 complete -c 'stream-agg' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
 complete -c 'stream-agg' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'stream-agg' -l 'version' -d 'Display program version information and exit'
+complete -c 'stream-agg' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

@@ -16,3 +16,4 @@ complete -c 'stream-filter' -l 'stats' -d 'Print a one-line JSON summary on stan
 complete -c 'stream-filter' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
 complete -c 'stream-filter' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'stream-filter' -l 'version' -d 'Display program version information and exit'
+complete -c 'stream-filter' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

@@ -31,3 +31,4 @@ complete -c 'stream-window' -l 'stats' -d 'Print a one-line JSON summary on stan
 complete -c 'stream-window' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
 complete -c 'stream-window' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'stream-window' -l 'version' -d 'Display program version information and exit'
+complete -c 'stream-window' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'

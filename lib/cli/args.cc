@@ -102,6 +102,9 @@ std::string RenderHelp(const ProgramSpec& spec) {
   }
   line("-h, --help", "Print this help and exit");
   line("    --version", "Print the version and exit");
+  line("    --generate FORMAT",
+       "Print the man page or a shell completion script and exit "
+       "(man|bash|zsh|fish)");
   if (!spec.exit_codes.empty()) {
     out += "\nExit status:\n";
     for (const ExitCodeSpec& e : spec.exit_codes) {

@@ -2,7 +2,7 @@
 //
 // Parse() builds the parser from the spec's option table, so the accepted
 // options, --help and the man page can never disagree. It handles --help,
-// --version and the hidden `--generate man|bash|zsh|fish` itself: for those
+// --version and `--generate man|bash|zsh|fish` itself: for those
 // (and for usage errors) it prints to stdout/stderr and returns a ParseResult
 // with `exit_now` set and the exit code to use.
 //

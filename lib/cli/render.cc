@@ -16,9 +16,11 @@ namespace {
 constexpr std::string_view kManDate = "2026-11";
 constexpr std::string_view kHelpHelp = "Print this help message and exit";
 constexpr std::string_view kVersionHelp = "Display program version information and exit";
+constexpr std::string_view kGenerateHelp =
+    "Print the man page or a shell completion script and exit";
 
-// An option as rendered: the table's non-hidden options plus --help and
-// --version.
+// An option as rendered: the table's non-hidden options plus --help,
+// --version and --generate.
 std::vector<OptionSpec> VisibleOptions(const ProgramSpec& spec) {
   std::vector<OptionSpec> out;
   for (const OptionSpec& opt : spec.options) {
@@ -33,6 +35,13 @@ std::vector<OptionSpec> VisibleOptions(const ProgramSpec& spec) {
   version.long_name = "version";
   version.help = kVersionHelp;
   out.push_back(version);
+  OptionSpec generate;
+  generate.long_name = "generate";
+  generate.kind = ValueKind::kChoice;
+  generate.value_name = "FORMAT";
+  generate.help = kGenerateHelp;
+  generate.choices = {"man", "bash", "zsh", "fish"};
+  out.push_back(generate);
   return out;
 }
 

@@ -107,6 +107,7 @@ Status Client::Wait(int64_t timeout_ms, bool* got, Event* event, bool interrupti
   *got = false;
   int64_t deadline = NowMs() + std::max<int64_t>(0, timeout_ms);
   std::vector<PollEntry> items = {{socket_.get()}};
+  if (watch_fd_ >= 0) items.push_back({.fd = watch_fd_});
   for (;;) {
     if (socket_->Recv(frames_.get())) {
       last_recv_ms_ = NowMs();
@@ -131,6 +132,7 @@ Status Client::Wait(int64_t timeout_ms, bool* got, Event* event, bool interrupti
     int64_t hb = welcome_.heartbeat_ms;
     int64_t until = std::min({deadline, last_send_ms_ + hb, last_recv_ms_ + 3 * hb + 1});
     Poll(&items, std::max<int64_t>(0, std::min<int64_t>(until - now, hb)));
+    if (items.size() > 1 && items[1].error) return Status::BrokenPipe();
   }
 }
 

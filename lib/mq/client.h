@@ -55,8 +55,14 @@ class Client {
   // Waits up to timeout_ms for a command. *got tells whether one arrived.
   // Sends a heartbeat when one is due. Errors: Connection when the broker is
   // lost or sends something undecodable, Interrupted on a signal (unless
-  // `interruptible` is false: for bounded waits after the signal).
+  // `interruptible` is false: for bounded waits after the signal),
+  // BrokenPipe when the watched descriptor reports an error (see
+  // set_watch_fd).
   Status Wait(int64_t timeout_ms, bool* got, Event* event, bool interruptible = true);
+  // Makes Wait() also watch `fd` (a pipe's write end, e.g. stdout; -1: none)
+  // and return BrokenPipe as soon as it reports an error: its reader has
+  // gone, so a subscriber learns it while idle, not at its next write.
+  void set_watch_fd(int fd) { watch_fd_ = fd; }
   // Sends a heartbeat if nothing was sent for one interval, and checks that
   // the broker is alive; for callers busy elsewhere (e.g. a blocked output).
   Status KeepAlive();
@@ -74,6 +80,7 @@ class Client {
   proto::Welcome welcome_;
   int64_t last_recv_ms_ = 0;
   int64_t last_send_ms_ = 0;
+  int watch_fd_ = -1;
 };
 
 }  // namespace govstream::mq

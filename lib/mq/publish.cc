@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <deque>
 #include <random>
 
@@ -199,29 +201,72 @@ stream::RecordReader::Options ReaderOptions(const PublishOptions& o) {
   return ro;
 }
 
-PublishResult RunDirect(const PublishOptions& o, io::Reporter* reporter) {
+// Waits (up to --connect-timeout) until a subscriber has subscribed to the
+// XPUB socket: from then on what we send reaches it.
+Status AwaitSubscriber(const PublishOptions& o, Socket* pub) {
+  std::vector<PollEntry> items = {{pub}};
+  Frames f;
+  int64_t deadline = NowMs() + o.connect_timeout_ms;
+  for (;;) {
+    while (pub->Recv(&f)) {
+      if (f.size() == 1 && !f[0].empty() && f[0][0] == 1)
+        return Status::Ok();  // a subscription
+    }
+    if (io::InterruptRequested()) return Status::Interrupted();
+    int64_t left = deadline - NowMs();
+    if (left <= 0) {
+      return Status(Status::Code::kConnection,
+                    fmt::format("no subscriber (mq-sub --direct {}) subscribed "
+                                "within {} ms (--connect-timeout)",
+                                o.listen, o.connect_timeout_ms));
+    }
+    Poll(&items, std::min<int64_t>(left, 100));
+  }
+}
+
+PublishResult RunListen(const PublishOptions& o, io::Reporter* reporter) {
   PublishResult res;
+  res.listen = true;
   Context ctx;
-  Socket pub(&ctx, Socket::Type::kPub);
+  Socket pub(&ctx, Socket::Type::kXPub);
   pub.SetSendHwm(100000);
   res.status = pub.Bind(o.listen);
   if (!res.status.ok()) return res;
+  res.status = AwaitSubscriber(o, &pub);
+  if (!res.status.ok()) return res;
+  // Closing the socket (with the context, at return) waits up to --timeout
+  // for connected subscribers to take what is still queued.
+  pub.SetLinger(static_cast<int>(std::min<int64_t>(o.timeout_ms, INT_MAX)));
+
+  res.input_started = true;
+  uint64_t bad_before = reporter->bad_lines();
+  io::Progress progress(o.input.progress);
   stream::RecordReader records(o.input.inputs, ReaderOptions(o), reporter);
   std::string topic, error;
-  while (records.Next()) {
-    ++res.lines;
+  for (;;) {
+    if (!records.Next()) {
+      res.input_ended = records.status().ok();
+      break;
+    }
+    progress.Update(records.lines().bytes_read(),
+                    records.lines().known_total_bytes(),
+                    records.lines().total_is_known(), records.records());
     if (!TopicOf(o, &records, &topic, &error)) {
-      --res.lines;
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
       continue;
     }
+    ++res.lines;
     if (pub.Send({topic, records.line()}, false) == Socket::SendResult::kSent) ++res.sent;
   }
-  pub.SetLinger(1000);  // give connected subscribers a moment to receive the tail
+  progress.Done(records.lines().bytes_read(),
+                records.lines().known_total_bytes(),
+                records.lines().total_is_known(), records.records());
   res.status = records.status();
   res.source_errors = records.source_errors();
-  res.confirmed = res.lines;  // no confirmations in this mode: nothing is reported unconfirmed
-  return res;
+  res.bytes_in = records.lines().bytes_read();
+  res.read = records.records() + (reporter->bad_lines() - bad_before);
+  res.skipped = res.read - res.lines;
+  return res;  // nothing is confirmed in this mode: confirmed stays 0
 }
 
 }  // namespace
@@ -233,8 +278,23 @@ std::string DefaultPublisherId() {
   return fmt::format("{}-{}-{:04x}", host, static_cast<long>(getpid()), rd() & 0xffff);
 }
 
+std::string PublishSummary(const PublishResult& r) {
+  if (!r.input_started) return "nothing was published (the input was not read)";
+  std::string s =
+      r.listen ? fmt::format(
+                     "{} of {} lines sent, at most once (nothing is confirmed "
+                     "with --listen)",
+                     r.sent, r.lines)
+               : fmt::format(
+                     "{} of {} lines confirmed, {} refused, {} not confirmed",
+                     r.confirmed, r.lines, r.refused, r.unconfirmed());
+  if (r.skipped > 0) s += fmt::format(", {} skipped", r.skipped);
+  if (!r.input_ended) s += "; the rest of the input was not read";
+  return s;
+}
+
 PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
-  if (!o.listen.empty()) return RunDirect(o, reporter);
+  if (!o.listen.empty()) return RunListen(o, reporter);
   PublishResult res;
   std::unique_ptr<Client> client;
   ClientOptions co;
@@ -252,10 +312,21 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
     if (pub.SendBatch()) pub.Pump(0);
   };
   ro.idle_tick_ms = kIdleTickMs;
-  ro.on_idle_tick = [&] { return pub.Pump(0); };
+  // A failure (e.g. the broker said BYE) stops the reader too.
+  ro.on_idle_tick = [&] { return pub.failure().ok() && pub.Pump(0); };
+  res.input_started = true;
+  uint64_t bad_before = reporter->bad_lines();
+  io::Progress progress(o.input.progress);
   stream::RecordReader records(o.input.inputs, ro, reporter);
   std::string topic, error;
-  while (pub.failure().ok() && records.Next()) {
+  while (pub.failure().ok()) {
+    if (!records.Next()) {
+      res.input_ended = records.status().ok() && pub.failure().ok();
+      break;
+    }
+    progress.Update(records.lines().bytes_read(),
+                    records.lines().known_total_bytes(),
+                    records.lines().total_is_known(), records.records());
     if (!TopicOf(o, &records, &topic, &error)) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
       continue;
@@ -263,10 +334,16 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
     ++res.lines;
     if (!pub.Add(topic, records.line(), &records)) break;
   }
+  progress.Done(records.lines().bytes_read(),
+                records.lines().known_total_bytes(),
+                records.lines().total_is_known(), records.records());
   if (pub.failure().ok() && pub.SendBatch()) pub.Drain();
   if (pub.failure().ok()) {
     client->Bye("done");
   }
+  res.bytes_in = records.lines().bytes_read();
+  res.read = records.records() + (reporter->bad_lines() - bad_before);
+  res.skipped = res.read - res.lines;
   res.source_errors = records.source_errors();
   if (!pub.failure().ok()) {
     res.status = pub.failure();

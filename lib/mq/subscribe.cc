@@ -1,6 +1,7 @@
 #include "mq/subscribe.h"
 
 #include <fmt/core.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <memory>
@@ -111,11 +112,19 @@ class LineSink {
   agg::QuantileSketch latency_ms_;
 };
 
+// fd if it is a pipe (whose reader going away poll() reports), else -1.
+int PipeToWatch(int fd) {
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return -1;
+  return fd;
+}
+
 Status Timeout(int64_t ms) {
   return Status(Status::Code::kTimeout, fmt::format("no message within {} ms (-W)", ms));
 }
 
-Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sink, SubscribeResult* res) {
+Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out,
+                 LineSink* sink, SubscribeResult* res, int watch_fd) {
   Context ctx;
   Socket sub(&ctx, Socket::Type::kSub);
   std::vector<Pattern> patterns(o.patterns.size());
@@ -126,6 +135,7 @@ Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
   Status s = sub.Connect(o.direct);
   if (!s.ok()) return s;
   std::vector<PollEntry> items = {{&sub}};
+  if (watch_fd >= 0) items.push_back({.fd = watch_fd});
   Frames f;
   int64_t last = NowMs();
   uint64_t seq = 0;
@@ -134,6 +144,7 @@ Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
     if (o.idle_timeout_ms > 0) wait = std::min(wait, last + o.idle_timeout_ms - NowMs());
     if (wait <= 0) return Timeout(o.idle_timeout_ms);
     Poll(&items, wait);
+    if (items.size() > 1 && items[1].error) return Status::BrokenPipe();
     bool any = false;
     while (sub.Recv(&f)) {
       if (f.size() != 2) continue;
@@ -158,7 +169,8 @@ Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
   return Status::Interrupted();
 }
 
-Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sink, SubscribeResult* res) {
+Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
+                 LineSink* sink, SubscribeResult* res, int watch_fd) {
   std::unique_ptr<Client> client;
   ClientOptions co;
   co.endpoint = o.broker;
@@ -167,6 +179,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
   co.connect_timeout_ms = o.connect_timeout_ms;
   Status s = Client::Connect(co, &client);
   if (!s.ok()) return s;
+  client->set_watch_fd(watch_fd);
 
   proto::Subscribe sub;
   for (const std::string& p : o.patterns) sub.patterns.push_back(p);
@@ -209,6 +222,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out, LineSink* sin
     s = client->Wait(wait, &got, &ev);
     if (!s.ok()) {
       if (s.code() == Status::Code::kInterrupted) client->Bye("interrupted");
+      if (s.code() == Status::Code::kBrokenPipe) client->Bye("output closed");
       return s;
     }
     if (!got) continue;
@@ -272,7 +286,9 @@ SubscribeResult RunSubscribe(const SubscribeOptions& o, io::OutputWriter* out, i
   SubscribeResult res;
   LineSink sink(o, out, reporter, &res);
   auto start = std::chrono::steady_clock::now();
-  res.status = o.direct.empty() ? RunBroker(o, out, &sink, &res) : RunDirect(o, out, &sink, &res);
+  int watch_fd = PipeToWatch(o.output_fd);
+  res.status = o.direct.empty() ? RunBroker(o, out, &sink, &res, watch_fd)
+                                : RunDirect(o, out, &sink, &res, watch_fd);
   out->Flush();
   if (o.stats) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -12,8 +12,13 @@
 // prefetch goes back to the queue), when nothing arrives for
 // idle_timeout_ms (Timeout), when the broker is lost or ends the session
 // (Connection), on SIGINT/SIGTERM (Interrupted) or when the output is closed
-// (BrokenPipe). A payload that is not one line of valid JSON (possible from
-// a raw protocol client) is reported, skipped and acknowledged.
+// (BrokenPipe). When `output_fd` is a pipe, its reader going away (`| head`
+// exited) is noticed while waiting for messages too, not only at the next
+// write. A payload that is not one line of valid JSON (possible from a raw
+// protocol client) is reported, skipped and acknowledged.
+//
+// Acknowledgement means "written to our output": lines still in a pipe
+// when its reader exits were acknowledged and are gone from the queue.
 //
 // With `direct` set, it subscribes (ZeroMQ SUB) to an `mq-pub --listen`
 // endpoint instead: no broker, no acknowledgements, at most once.
@@ -44,6 +49,7 @@ struct SubscribeOptions {
   int64_t connect_timeout_ms = 5000;
   bool line_buffered = false;
   bool stats = false;                 // one JSON summary line on stderr at exit
+  int output_fd = -1;                 // what `out` writes to; watched if a pipe
 };
 
 struct SubscribeResult {

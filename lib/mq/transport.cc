@@ -147,10 +147,14 @@ bool Poll(std::vector<PollEntry>* entries, int64_t timeout_ms) {
     items[i].fd = e.fd;
     items[i].events = ZMQ_POLLIN;
     e.readable = false;
+    e.error = false;
   }
   int rc = zmq_poll(items.data(), static_cast<int>(items.size()), static_cast<long>(timeout_ms));
   if (rc < 0) return false;
-  for (size_t i = 0; i < entries->size(); ++i) (*entries)[i].readable = (items[i].revents & ZMQ_POLLIN) != 0;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    (*entries)[i].readable = (items[i].revents & ZMQ_POLLIN) != 0;
+    (*entries)[i].error = (items[i].revents & ZMQ_POLLERR) != 0;
+  }
   return true;
 }
 

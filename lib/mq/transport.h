@@ -94,12 +94,14 @@ class Socket {
 };
 
 // Waits up to timeout_ms (-1: forever) until one of the sockets is readable
-// or a plain fd is readable; readable[i] tells which. Returns false when
-// interrupted by a signal (EINTR).
+// or a plain fd is readable or in error; readable[i] and error[i] tell which.
+// A pipe's write end (e.g. stdout into `| head`) reports an error once its
+// reader has gone. Returns false when interrupted by a signal (EINTR).
 struct PollEntry {
   Socket* socket = nullptr;  // or
   int fd = -1;
   bool readable = false;
+  bool error = false;  // plain fds only: POLLERR, POLLHUP or POLLNVAL
 };
 bool Poll(std::vector<PollEntry>* entries, int64_t timeout_ms);
 

@@ -591,7 +591,8 @@ class BrokerFailure(MqTest):
         watcher = self.stats_watcher()
         stuck = self.sub(["--topic", "big.#"])  # its stdout pipe is never read
         self.wait_subscribers(watcher, 2)
-        pub = self.start_pub(["--topic", "big.data"], data=self.numbered(n, pad=b',"pad":"' + b"z" * 60 + b'"'))
+        pub = self.start_pub(["--topic", "big.data", "--stats"],
+                             data=self.numbered(n, pad=b',"pad":"' + b"z" * 60 + b'"'))
         self.wait_stats(watcher, lambda r: r["held_batches"] > 0, 30, "held_batches > 0")
         os.kill(self.broker.pid, signal.SIGKILL)
         self.wait_exit(self.broker, 10, "killed broker")
@@ -604,6 +605,12 @@ class BrokerFailure(MqTest):
         self.assertEqual(confirmed + unconfirmed, lines)
         self.assertLess(confirmed, n)
         self.assertIn(self.ep, err)
+        self.assertIn("the rest of the input was not read", err)
+        st = json.loads(err.strip().splitlines()[-1])
+        self.assertEqual((st["confirmed"], st["unconfirmed"], st["refused"]), (confirmed, unconfirmed, refused))
+        self.assertEqual(st["read"], st["confirmed"] + st["unconfirmed"] + st["refused"] + st["skipped"])
+        self.assertLessEqual(st["confirmed"], st["sent"])
+        self.assertLessEqual(st["sent"], st["read"])
         # The subscriber, blocked on its full output, loses the broker too.
         self.assertEqual(self.wait_exit(stuck, 30, "the stuck subscriber after the broker died"), EXIT_CONNECTION,
                          self.err(stuck))
@@ -686,6 +693,23 @@ class BrokerFailure(MqTest):
         confirmed, lines, refused, unconfirmed = self.counts(err)
         self.assertEqual((confirmed, refused, confirmed + unconfirmed), (3, 0, lines))
 
+    def test_broker_stopped_while_input_continues_says_the_rest_was_not_read(self):
+        self.start_broker()
+        watcher = self.stats_watcher()
+        pub = self.start_pub(["--topic", "t.y", "--stats"], stdin=PIPE)
+        pub.stdin.write(self.numbered(15))
+        pub.stdin.flush()
+        self.wait_stats(watcher, lambda r: r["messages_in"] >= 15, what="messages_in >= 15")
+        self.broker.send_signal(signal.SIGTERM)
+        self.assertEqual(self.wait_exit(self.broker, 10), EXIT_OK, self.log())
+        status = self.wait_exit(pub, 30, "mq-pub after the broker stopped")  # its input is still open
+        err = self.err(pub)
+        self.assertEqual(status, EXIT_CONNECTION, err)
+        self.assertEqual(self.counts(err), (15, 15, 0, 0))
+        self.assertIn("the rest of the input was not read", err)
+        st = json.loads(err.strip().splitlines()[-1])
+        self.assertEqual((st["read"], st["sent"], st["confirmed"], st["unconfirmed"]), (15, 15, 15, 0))
+
     def test_publisher_sigint_waits_for_confirmations(self):
         self.start_broker()
         self.declare("intq", "i")
@@ -696,8 +720,11 @@ class BrokerFailure(MqTest):
         self.wait_stats(watcher, lambda r: r["messages_in"] >= 1000, what="messages_in >= 1000")
         pub.send_signal(signal.SIGINT)
         status = self.wait_exit(pub, 30, "mq-pub after SIGINT")
-        self.assertEqual(status, EXIT_INTERRUPTED, self.err(pub))
-        self.assertNotIn("not confirmed", self.err(pub))
+        err = self.err(pub)
+        self.assertEqual(status, EXIT_INTERRUPTED, err)
+        self.assertEqual(self.counts(err), (1000, 1000, 0, 0))
+        self.assertIn("interrupted", err)
+        self.assertIn("the rest of the input was not read", err)
         d = self.sub(["--queue", "intq", "--topic", "i", "-W", "1s"])
         out, _ = d.communicate(timeout=30)
         self.assertEqual(out, self.numbered(1000))
@@ -1019,6 +1046,125 @@ class FanOut(MqTest):
         self.assertEqual(self.err(s), "")
         self.assertIsNone(pub.poll(), "mq-pub stopped: %s" % self.err(pub))
 
+    def into_head(self, sub):
+        """Connects sub's stdout to `head -1`; returns head."""
+        head = self.spawn(["head", "-1"], stdin=sub.stdout, stdout=PIPE)
+        sub.stdout.close()
+        return head
+
+    def head_line(self, head):
+        try:
+            first, _ = head.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("head -1 got no line within 20 s")
+        return first
+
+    def test_idle_sub_into_head_exits_without_another_message(self):
+        # One message, then silence: mq-sub notices that head exited while
+        # it waits for the broker, not only at its next write.
+        self.start_broker()
+        watcher = self.stats_watcher()
+        s = self.sub(["--topic", "idle.#"])
+        head = self.into_head(s)
+        self.wait_subscribers(watcher, 2)
+        status, err = self.pub(["--topic", "idle.x"], b'{"once":1}\n')
+        self.assertEqual(status, EXIT_OK, err)
+        self.assertEqual(self.head_line(head), b'{"once":1}\n')
+        self.assertEqual(self.wait_exit(s, 10, "idle mq-sub after head exited"), EXIT_OK, self.err(s))
+        self.assertEqual(self.err(s), "")
+
+    def test_idle_queue_consumer_into_head_exits(self):
+        self.start_broker()
+        self.declare("hq", "hq")
+        status, err = self.pub(["--topic", "hq"], self.numbered(3))
+        self.assertEqual(status, EXIT_OK, err)
+        s = self.sub(["--queue", "hq", "--topic", "hq"])
+        head = self.into_head(s)
+        self.assertEqual(self.head_line(head), self.numbered(1))
+        self.assertEqual(self.wait_exit(s, 10, "idle queue consumer after head exited"), EXIT_OK, self.err(s))
+        self.assertEqual(self.err(s), "")
+        # What head never read was acknowledged all the same (mq-sub wrote
+        # it); -c N is how to take exactly N from a queue: the rest stays.
+        self.declare("hc", "hc")
+        status, err = self.pub(["--topic", "hc"], self.numbered(5))
+        self.assertEqual(status, EXIT_OK, err)
+        s = self.sub(["--queue", "hc", "--topic", "hc", "-c", "2"])
+        head = self.into_head(s)
+        self.assertEqual(self.head_line(head), self.numbered(1))
+        self.assertEqual(self.wait_exit(s, 10, "mq-sub -c 2 into head"), EXIT_OK, self.err(s))
+        d = self.sub(["--queue", "hc", "--topic", "hc", "-W", "1s"])
+        out, _ = d.communicate(timeout=30)
+        self.assertEqual(out, self.numbered(3, start=2))
+
+    def test_idle_direct_sub_into_head_exits(self):
+        ep = "tcp://127.0.0.1:%d" % free_port()
+        s = self.sub(["--direct", ep, "--topic", "d.#"], broker=False)
+        head = self.into_head(s)
+        pub = self.start_pub(["--listen", ep, "--topic", "d.x", "--connect-timeout", "20s"], stdin=PIPE,
+                             broker=False)
+        # At most once: repeat the line until head has it (a publisher that
+        # sends before the subscription is in place loses it).
+        deadline = time.monotonic() + 20
+        while head.poll() is None and time.monotonic() < deadline:
+            try:
+                pub.stdin.write(b'{"d":1}\n')
+                pub.stdin.flush()
+            except BrokenPipeError:
+                break
+            time.sleep(0.1)
+        self.assertEqual(self.head_line(head), b'{"d":1}\n')
+        self.assertEqual(self.wait_exit(s, 10, "idle mq-sub --direct after head exited"), EXIT_OK, self.err(s))
+        self.assertEqual(self.err(s), "")
+        pub.stdin.close()
+        self.assertEqual(self.wait_exit(pub, 30, "mq-pub --listen"), EXIT_OK, self.err(pub))
+
+    def listen_file(self, n):
+        src = self.path("app.ndjson")
+        data = self.numbered(n, pad=b',"app":"x"')
+        with open(src, "wb") as f:
+            f.write(data)
+        return src, data
+
+    def test_listen_sends_a_whole_file_to_a_running_subscriber(self):
+        # The README's no-broker example: the subscriber is already running
+        # when a publisher with a finite file starts; every line arrives.
+        n = 2000
+        ep = "tcp://127.0.0.1:%d" % free_port()
+        src, data = self.listen_file(n)
+        s = self.sub(["--direct", ep, "--topic", "logs.#"], broker=False)
+        status, err = self.pub(["--listen", ep, "--topic", "logs.app", "-i", src, "--stats"], broker=False,
+                               timeout=30)
+        self.assertEqual(status, EXIT_OK, err)
+        got = LineReader(s.stdout).lines(n, 30)
+        self.assertEqual(b"".join(l + b"\n" for l in got), data, "mq-sub --direct got %d of %d lines" % (len(got), n))
+        s.send_signal(signal.SIGINT)
+        self.assertEqual(self.wait_exit(s, 10, "mq-sub --direct after SIGINT"), EXIT_INTERRUPTED, self.err(s))
+        st = json.loads(err.strip().splitlines()[-1])
+        self.assertEqual((st["read"], st["sent"], st["confirmed"], st["refused"], st["skipped"]), (n, n, 0, 0, 0))
+        self.assertEqual(st["read"], st["confirmed"] + st["unconfirmed"] + st["refused"] + st["skipped"])
+        self.assertEqual(st["bytes_in"], len(data))
+
+    def test_listen_publisher_started_first_waits_for_its_subscriber(self):
+        n = 500
+        ep = "tcp://127.0.0.1:%d" % free_port()
+        src, data = self.listen_file(n)
+        pub = self.start_pub(["--listen", ep, "--topic", "logs.app", "-i", src, "--connect-timeout", "30s"],
+                             broker=False)
+        s = self.sub(["--direct", ep, "--topic", "logs.#", "-c", str(n)], broker=False)
+        out, _ = s.communicate(timeout=30)
+        self.assertEqual((s.returncode, out), (EXIT_OK, data), self.err(s))
+        self.assertEqual(self.wait_exit(pub, 30, "mq-pub --listen"), EXIT_OK, self.err(pub))
+
+    def test_listen_without_a_subscriber_exits_5(self):
+        ep = "tcp://127.0.0.1:%d" % free_port()
+        src, _ = self.listen_file(10)
+        status, err = self.pub(["--listen", ep, "--topic", "logs.app", "-i", src, "--connect-timeout", "300ms"],
+                               broker=False, timeout=30)
+        self.assertEqual(status, EXIT_CONNECTION, err)
+        self.assertIn("no subscriber", err)
+        self.assertIn(ep, err)
+        self.assertIn("nothing was published", err)
+
     def test_direct_mode_round_trip(self):
         port = free_port()
         ep = "tcp://127.0.0.1:%d" % port
@@ -1123,10 +1269,23 @@ class PublisherContract(MqTest):
 
     def test_stats_summary(self):
         self.start_broker()
-        status, err = self.pub(["--topic", "s", "--stats"], self.numbered(10))
+        data = self.numbered(10)
+        status, err = self.pub(["--topic", "s", "--stats"], data)
         self.assertEqual(status, EXIT_OK, err)
         summary = json.loads(err.strip().splitlines()[-1])
         self.assertEqual((summary["confirmed"], summary["unconfirmed"], summary["refused"]), (10, 0, 0))
+        self.assertEqual((summary["read"], summary["sent"], summary["skipped"]), (10, 10, 0))
+        self.assertEqual(summary["bytes_in"], len(data))
+        # From -i FILE, with a bad line and a blank one.
+        src = self.path("stats.ndjson")
+        with open(src, "wb") as f:
+            f.write(data + b"not json\n\n" + data)
+        status, err = self.pub(["--topic", "s", "--stats", "-i", src])
+        self.assertEqual(status, EXIT_SKIPPED, err)
+        summary = json.loads(err.strip().splitlines()[-1])
+        self.assertEqual(summary["bytes_in"], 2 * len(data) + len(b"not json\n\n"))
+        self.assertEqual((summary["read"], summary["sent"], summary["confirmed"], summary["skipped"],
+                          summary["unconfirmed"], summary["bad_lines"]), (21, 20, 20, 1, 0, 1))
 
     def test_broker_not_running_exits_5(self):
         ep = "tcp://127.0.0.1:%d" % free_port()
@@ -1182,6 +1341,7 @@ class PublisherContract(MqTest):
             [SUB, "--topic", "a..b"],
             [SUB],
             [SUB, "--topic", "a", "--prefetch", "0"],
+            [SUB, "--topic", "a", "-c", "0"],
             [SUB, "--topic", "a", "-b", "http://127.0.0.1:1"],
             [SUB, "--topic", "a", "--queue", "bad name"],
             [SUB, "--topic", "a", "--direct", "tcp://127.0.0.1:1", "--queue", "q"],

@@ -1,13 +1,13 @@
 // Tests for the man page and completion renderers (cli/render.h), and
 // invariants of every real program's option table (cli/spec.h).
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <catch2/catch.hpp>
-
+#include "cli/args.h"
 #include "cli/render.h"
 #include "cli/spec.h"
 
@@ -133,9 +133,15 @@ TEST_CASE("renderers include every visible option and never hidden ones",
       CHECK(Contains(fish, fish_long));
     }
   }
-  // --help/-h and --version are always added.
+  // --help/-h, --version and --generate are always added.
   CHECK(Contains(man, "\\fB\\-h\\fR, \\fB\\-\\-help\\fR"));
   CHECK(Contains(man, "\\fB\\-\\-version\\fR"));
+  CHECK(Contains(man, "\\fB\\-\\-generate\\fR \\fIFORMAT\\fR"));
+  CHECK(Contains(bash, "--generate"));
+  CHECK(Contains(zsh, "--generate=["));
+  CHECK(Contains(fish, "-l 'generate'"));
+  // --help mentions `--generate man`, so it lists the option.
+  CHECK(Contains(RenderHelp(spec), "--generate FORMAT"));
   CHECK(Contains(bash, "--help"));
   CHECK(Contains(bash, "-h"));
   CHECK(Contains(bash, "--version"));

@@ -1,16 +1,20 @@
 // Messaging (lib/mq): topic pattern matching as a table, the protocol codec
 // (round trips and rejection of malformed bodies), the broker's per-peer
-// state table, and queue semantics (limits, acknowledgement, redelivery).
-#include <catch2/catch.hpp>
+// state table, queue semantics (limits, acknowledgement, redelivery),
+// polling a pipe whose reader left, and mq-pub's summary line.
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "mq/broker_fsm.h"
 #include "mq/protocol.h"
+#include "mq/publish.h"
 #include "mq/queue.h"
 #include "mq/topic.h"
+#include "mq/transport.h"
 #include "time/timestamp.h"
 
 namespace gm = govstream::mq;
@@ -316,4 +320,47 @@ TEST_CASE("RFC 3339 formatting of microseconds", "[mq][time]") {
   CHECK(govstream::time::FormatRfc3339Us(1795315801123456) == "2026-11-22T02:50:01.123456Z");
   CHECK(govstream::time::FormatRfc3339Us(-1) == "1969-12-31T23:59:59.999999Z");
   CHECK(govstream::time::FormatRfc3339Us(951782400000000) == "2000-02-29T00:00:00.000000Z");
+}
+
+TEST_CASE("Poll reports a pipe whose reader has gone (mq-sub | head)", "[mq]") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::vector<gm::PollEntry> items = {{.fd = fds[1]}};
+  REQUIRE(gm::Poll(&items, 0));
+  CHECK_FALSE(items[0].error);  // a reader is there: nothing to report
+  close(fds[0]);
+  REQUIRE(gm::Poll(&items, 1000));  // returns at once: the error is there
+  CHECK(items[0].error);
+  CHECK_FALSE(items[0].readable);
+  close(fds[1]);
+}
+
+TEST_CASE("mq-pub's summary: counts that add up, and unread input said",
+          "[mq]") {
+  gm::PublishResult r;
+  CHECK(gm::PublishSummary(r) ==
+        "nothing was published (the input was not read)");
+  r.input_started = true;
+  r.read = 33;
+  r.lines = 33;
+  r.sent = 31;
+  r.confirmed = 15;
+  CHECK(r.unconfirmed() == 18);
+  CHECK(gm::PublishSummary(r) ==
+        "15 of 33 lines confirmed, 0 refused, 18 not confirmed; the rest of "
+        "the input was not read");
+  r.input_ended = true;
+  r.read = 35;
+  r.skipped = 2;
+  r.refused = 3;
+  CHECK(r.read == r.confirmed + r.refused + r.unconfirmed() + r.skipped);
+  CHECK(gm::PublishSummary(r) ==
+        "15 of 33 lines confirmed, 3 refused, 15 not confirmed, 2 skipped");
+  gm::PublishResult l;
+  l.listen = true;
+  l.input_started = true;
+  l.read = l.lines = l.sent = 4;
+  CHECK(gm::PublishSummary(l) ==
+        "4 of 4 lines sent, at most once (nothing is confirmed with --listen); "
+        "the rest of the input was not read");
 }

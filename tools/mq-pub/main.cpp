@@ -63,36 +63,44 @@ int main(int argc, char** argv) {
   gs::mq::PublishResult r = gs::mq::RunPublish(o, &reporter);
   reporter.Finish();
 
-  bool delivery_failed = !r.status.ok() && (r.status.code() == gs::Status::Code::kConnection ||
-                                            r.status.code() == gs::Status::Code::kTimeout ||
-                                            r.status.code() == gs::Status::Code::kUnconfirmed);
-  if (delivery_failed) {
-    if (r.status.code() != gs::Status::Code::kUnconfirmed) reporter.Error(r.status.message());
-    if (r.lines == 0 && r.sent == 0 && r.status.code() == gs::Status::Code::kConnection) {
-      reporter.Error("nothing was published (the input was not read)");
-    } else {
-      reporter.Error(fmt::format("{} of {} lines confirmed, {} refused, {} not confirmed", r.confirmed, r.lines,
-                                 r.refused, r.unconfirmed()));
-    }
-  } else if (r.unconfirmed() > 0 && o.listen.empty()) {
-    reporter.Error(fmt::format("{} of {} lines confirmed, {} not confirmed (interrupted)", r.confirmed, r.lines,
-                               r.unconfirmed()));
-  }
-  if (o.input.stats) {
-    stats.records_in = r.lines;
-    stats.records_out = r.confirmed;
-    fmt::print(stderr, "{}\n",
-               stats.ToJson(reporter, fmt::format(",\"sent\":{},\"confirmed\":{},\"refused\":{},\"unconfirmed\":{}",
-                                                  r.sent, r.confirmed, r.refused, r.unconfirmed())));
-  }
+  // Every run that did not end well says what became of the input.
+  int exit_code;
   switch (r.status.code()) {
     case gs::Status::Code::kConnection:
-      return gs::cli::kExitConnection;
     case gs::Status::Code::kTimeout:
-      return gs::cli::kExitTimeout;
+      reporter.Error(r.status.message());
+      reporter.Error(gs::mq::PublishSummary(r));
+      exit_code = r.status.code() == gs::Status::Code::kTimeout
+                      ? gs::cli::kExitTimeout
+                      : gs::cli::kExitConnection;
+      break;
     case gs::Status::Code::kUnconfirmed:
-      return gs::cli::kExitUnconfirmed;
+      reporter.Error(gs::mq::PublishSummary(r));
+      exit_code = gs::cli::kExitUnconfirmed;
+      break;
+    case gs::Status::Code::kInterrupted:
+      reporter.Error("interrupted: " + gs::mq::PublishSummary(r));
+      exit_code = gs::cli::kExitInterrupted;
+      break;
     default:
-      return gs::stream::ExitCodeFor(r.status, r.source_errors, &reporter);
+      exit_code = gs::stream::ExitCodeFor(r.status, r.source_errors, &reporter);
+      if (!r.status.ok())
+        reporter.Error(gs::mq::PublishSummary(r));  // --strict
+      break;
   }
+  if (o.input.stats) {
+    stats.records_in = r.read - reporter.bad_lines();
+    stats.records_out = r.listen ? r.sent : r.confirmed;
+    stats.bytes_in = r.bytes_in;
+    fmt::print(
+        stderr, "{}\n",
+        stats.ToJson(
+            reporter,
+            fmt::format(
+                ",\"read\":{},\"skipped\":{},\"sent\":{},\"confirmed\":{},"
+                "\"refused\":{},\"unconfirmed\":{}",
+                r.read, r.skipped, r.sent, r.confirmed, r.refused,
+                r.unconfirmed())));
+  }
+  return exit_code;
 }

@@ -52,6 +52,11 @@ int main(int argc, char** argv) {
   if (!o.direct.empty() && !o.queue.empty()) return Usage("--direct has no queues (there is no broker)");
   o.name = args.str("name").value_or(gs::mq::DefaultPublisherId());
   o.count = args.count("count", 0);
+  if (args.has("count") && o.count == 0) {
+    return Usage(
+        "--count must be at least 1 (without -c, mq-sub takes messages until "
+        "stopped)");
+  }
   o.idle_timeout_ms = args.duration_ms("timeout", 0);
   if (args.has("timeout") && o.idle_timeout_ms == 0) return Usage("--timeout must be greater than 0");
   o.envelope = args.flag("envelope");
@@ -68,6 +73,7 @@ int main(int argc, char** argv) {
   gs::mq::TuneAllocatorForBatches();
   gs::io::EnlargePipe(STDOUT_FILENO);
   gs::io::OutputWriter out(STDOUT_FILENO);
+  o.output_fd = STDOUT_FILENO;
   gs::io::Reporter reporter("mq-sub");
   gs::mq::SubscribeResult r = gs::mq::RunSubscribe(o, &out, &reporter);
   switch (r.status.code()) {
