@@ -224,6 +224,15 @@ Status AwaitSubscriber(const PublishOptions& o, Socket* pub) {
   }
 }
 
+// What was read: valid records plus the `bad_lines` skipped as invalid;
+// res->lines must already count the records to publish.
+void CountInput(const stream::RecordReader& records, uint64_t bad_lines, PublishResult* res) {
+  res->bytes_in = records.lines().bytes_read();
+  res->read = records.records() + bad_lines;
+  res->skipped = res->read - res->lines;
+  res->source_errors = records.source_errors();
+}
+
 PublishResult RunListen(const PublishOptions& o, io::Reporter* reporter) {
   PublishResult res;
   res.listen = true;
@@ -248,9 +257,7 @@ PublishResult RunListen(const PublishOptions& o, io::Reporter* reporter) {
       res.input_ended = records.status().ok();
       break;
     }
-    progress.Update(records.lines().bytes_read(),
-                    records.lines().known_total_bytes(),
-                    records.lines().total_is_known(), records.records());
+    records.ShowProgress(&progress);
     if (!TopicOf(o, &records, &topic, &error)) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
       continue;
@@ -258,14 +265,9 @@ PublishResult RunListen(const PublishOptions& o, io::Reporter* reporter) {
     ++res.lines;
     if (pub.Send({topic, records.line()}, false) == Socket::SendResult::kSent) ++res.sent;
   }
-  progress.Done(records.lines().bytes_read(),
-                records.lines().known_total_bytes(),
-                records.lines().total_is_known(), records.records());
+  records.FinishProgress(&progress);
   res.status = records.status();
-  res.source_errors = records.source_errors();
-  res.bytes_in = records.lines().bytes_read();
-  res.read = records.records() + (reporter->bad_lines() - bad_before);
-  res.skipped = res.read - res.lines;
+  CountInput(records, reporter->bad_lines() - bad_before, &res);
   return res;  // nothing is confirmed in this mode: confirmed stays 0
 }
 
@@ -324,9 +326,7 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
       res.input_ended = records.status().ok() && pub.failure().ok();
       break;
     }
-    progress.Update(records.lines().bytes_read(),
-                    records.lines().known_total_bytes(),
-                    records.lines().total_is_known(), records.records());
+    records.ShowProgress(&progress);
     if (!TopicOf(o, &records, &topic, &error)) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
       continue;
@@ -334,17 +334,12 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
     ++res.lines;
     if (!pub.Add(topic, records.line(), &records)) break;
   }
-  progress.Done(records.lines().bytes_read(),
-                records.lines().known_total_bytes(),
-                records.lines().total_is_known(), records.records());
+  records.FinishProgress(&progress);
   if (pub.failure().ok() && pub.SendBatch()) pub.Drain();
   if (pub.failure().ok()) {
     client->Bye("done");
   }
-  res.bytes_in = records.lines().bytes_read();
-  res.read = records.records() + (reporter->bad_lines() - bad_before);
-  res.skipped = res.read - res.lines;
-  res.source_errors = records.source_errors();
+  CountInput(records, reporter->bad_lines() - bad_before, &res);
   if (!pub.failure().ok()) {
     res.status = pub.failure();
   } else if (!records.status().ok()) {

@@ -161,8 +161,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   };
 
   while (!out->failed() && records.Next()) {
-    const io::LineReader& lines = records.lines();
-    progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+    records.ShowProgress(&progress);
     agg::Group* g = nullptr;
     if (records.fast()) {
       const expr::Value* values = records.slot_values();
@@ -195,7 +194,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   // End of input, or interrupted: emit what we have (unless the reader of
   // our output is gone).
   const io::LineReader& lines = records.lines();
-  progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  records.FinishProgress(&progress);
   // A final snapshot unless the last one already covers everything.
   if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
   out->Flush();

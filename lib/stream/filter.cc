@@ -33,8 +33,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   std::string buf;
 
   while (!out->failed() && !(o.limit_set && result.kept >= o.limit) && records.Next()) {
-    const io::LineReader& lines = records.lines();
-    progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+    records.ShowProgress(&progress);
     expr::Expression::Result r = o.predicate->Test(records.value(), records.arena(), &error);
     if (r == expr::Expression::Result::kError) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
@@ -72,7 +71,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   }
 
   const io::LineReader& lines = records.lines();
-  progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  records.FinishProgress(&progress);
   if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
   out->Flush();
   reporter->Finish();

@@ -84,6 +84,14 @@ class RecordReader {
   uint64_t prefiltered() const { return prefiltered_; }
   uint64_t source_errors() const { return source_errors_; }
   const io::LineReader& lines() const { return reader_; }
+  // Feeds `progress` the bytes and records read so far (cheap per record),
+  // or its final line.
+  void ShowProgress(io::Progress* progress) const {
+    progress->Update(reader_.bytes_read(), reader_.known_total_bytes(), reader_.total_is_known(), records_);
+  }
+  void FinishProgress(io::Progress* progress) const {
+    progress->Done(reader_.bytes_read(), reader_.known_total_bytes(), reader_.total_is_known(), records_);
+  }
 
   bool projected() const { return projected_; }
   // The current record was read through Options::slots: slot_values()[s]

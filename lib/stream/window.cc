@@ -171,8 +171,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
 
   time::Rfc3339Cache rfc3339;
   while (!out->failed() && records.Next()) {
-    const io::LineReader& lines = records.lines();
-    progress.Update(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+    records.ShowProgress(&progress);
     int64_t t = 0;
     const expr::Value* values = records.fast() ? records.slot_values() : nullptr;
     if (!processing &&
@@ -238,7 +237,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   }
 
   const io::LineReader& lines = records.lines();
-  progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records.records());
+  records.FinishProgress(&progress);
   window::OperatorStats before_flush = sample();
   // End of input, or interrupted: every open window fires (unless the reader
   // of our output is gone).
