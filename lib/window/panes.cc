@@ -19,6 +19,11 @@ PaneAssigner::PaneAssigner(int64_t size, int64_t slide, int64_t offset, int64_t 
 PaneAssigner::~PaneAssigner() = default;
 
 Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
+  // The caller fires every window due at a watermark before it assigns the
+  // next record, so every window ending at or before the watermark is done:
+  // an empty one must not be created (and fired) by a late record (Flink
+  // drops a late element from each window whose end is past the watermark).
+  fired_until_ = std::max(fired_until_, watermark);
   KeyEntry& ke = ctx_.keys->at(key);
   // The key's last pane holds t: no division (t - start wraps for t < start).
   if (ke.cached_bucket != nullptr && static_cast<uint64_t>(t - ke.cached_slot) < static_cast<uint64_t>(pane_)) {
@@ -49,6 +54,7 @@ Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
     b->key = key;
     b->pane_start = ps;
     b->states = NewStates(*ctx_.aggs);
+    b->fresh = true;
     it->second = b.get();
     pane->buckets.push_back(std::move(b));
     ctx_.keys->Ref(key);
@@ -64,12 +70,28 @@ Bucket* PaneAssigner::Assign(int64_t t, KeyId key, int64_t watermark) {
 }
 
 void PaneAssigner::AfterAdd(Bucket* bucket, int64_t watermark, ResultBatch* out) {
-  const int64_t ps = static_cast<PaneBucket*>(bucket)->pane_start;
+  auto* pb = static_cast<PaneBucket*>(bucket);
+  const bool fresh = pb->fresh;
+  pb->fresh = false;
+  const int64_t ps = pb->pane_start;
   if (ps >= fired_until_) return;  // every window holding the pane ends after fired_until_
   const int64_t last = std::min(LastEnd(ps), fired_until_);
   for (int64_t e = FirstEndAfter(ps); e <= last; e += slide_) {
-    if (e + lateness_ > watermark) EmitWindow(e, Mark::kUpdate, &bucket->key, false, out);
+    if (e + lateness_ <= watermark) continue;  // past its lateness: the record is not in it
+    // A window that fired (or was refreshed by a late record) while any of
+    // its panes held this key already has a result for the key: this one
+    // replaces it. Otherwise it is the key's first result for the window.
+    const bool had_result = !fresh || KeyInOtherPane(e, bucket->key, ps);
+    EmitWindow(e, had_result ? Mark::kUpdate : Mark::kFinal, &bucket->key, false, out);
   }
+}
+
+bool PaneAssigner::KeyInOtherPane(int64_t end, KeyId key, int64_t pane_start) const {
+  if (pane_ == size_) return false;  // tumbling: one pane per window
+  for (auto it = panes_.lower_bound(end - size_); it != panes_.end() && it->first < end; ++it) {
+    if (it->first != pane_start && it->second.index.contains(key)) return true;
+  }
+  return false;
 }
 
 void PaneAssigner::EmitWindow(int64_t end, Mark mark, const KeyId* only_key, bool only_changed,

@@ -52,6 +52,7 @@ class PaneAssigner final : public Assigner {
   struct PaneBucket : Bucket {
     int64_t pane_start = 0;
     bool pushed = false;  // in some key's two stacks
+    bool fresh = false;   // created by the record being added (until AfterAdd)
   };
   struct Pane {
     std::vector<std::unique_ptr<PaneBucket>> buckets;
@@ -78,6 +79,9 @@ class PaneAssigner final : public Assigner {
   void EmitWindow(int64_t end, Mark mark, const KeyId* only_key, bool only_changed, ResultBatch* out);
   void Fire(int64_t upto, ResultBatch* out);
   void Recompute();
+  // True when a pane of window [end - size, end) other than `pane_start`
+  // holds a bucket of `key` (so the window already has a result for it).
+  bool KeyInOtherPane(int64_t end, KeyId key, int64_t pane_start) const;
 
   int64_t size_, slide_, pane_, offset_, lateness_;
   int64_t end_offset_;  // window ends are end_offset_ + k * slide_ (starts: offset_ + k * slide_)
@@ -85,7 +89,9 @@ class PaneAssigner final : public Assigner {
   std::map<int64_t, Pane> panes_;  // by pane start
   int64_t last_start_ = 0;
   Pane* last_pane_ = nullptr;
-  int64_t fired_until_ = kMinTime;  // every window ending at or before has fired
+  // Every window ending at or before has fired (or, empty, is past the
+  // watermark and may never be created by a late record).
+  int64_t fired_until_ = kMinTime;
   int64_t next_fire_ = kMaxTime;
   int64_t next_purge_ = kMaxTime;
   size_t bucket_count_ = 0;

@@ -6,6 +6,10 @@
 #                     counts on shuffled (bounded out-of-order) input with a
 #                     sufficient --max-delay equal jq's sort-then-bucket
 #                     reference (needs jq)
+#   window_flink_model tests/window/run-flink-compare: late records, allowed
+#                     lateness, marks and late_dropped for tumbling, sliding,
+#                     session and count windows, against a brute-force model
+#                     of Flink's event-time semantics, on randomized input
 #   e2e_window_live   tests/e2e/test_window_live.py: --idle-timeout, processing
 #                     time while idle, SIGINT/SIGTERM, closed downstream pipe
 #                     (needs yes, head)
@@ -24,6 +28,13 @@ add_test(NAME window_reference
          COMMAND /usr/bin/env python3 ${CMAKE_CURRENT_SOURCE_DIR}/window/run-reference-compare
                  ${CMAKE_BINARY_DIR}/bin --jq ${GOVSTREAM_JQ})
 set_tests_properties(window_reference PROPERTIES
+  TIMEOUT 300
+  LABELS "e2e;window")
+
+add_test(NAME window_flink_model
+         COMMAND /usr/bin/env python3 ${CMAKE_CURRENT_SOURCE_DIR}/window/run-flink-compare
+                 ${CMAKE_BINARY_DIR}/bin --seeds 6)
+set_tests_properties(window_flink_model PROPERTIES
   TIMEOUT 300
   LABELS "e2e;window")
 
