@@ -80,6 +80,18 @@ struct Route {
 class Broker::Impl {
  public:
   Impl(const BrokerOptions& o, io::Reporter* r) : options_(o), reporter_(r) {}
+  // Closes the sockets in a fixed order before the context ends: the
+  // router's event monitor first, then the monitored sockets, then the PAIR
+  // socket that received the events. (Closing the PAIR first left ZeroMQ
+  // sending events into a closed inproc pipe during shutdown.)
+  ~Impl() {
+    if (router_ && monitor_) router_->StopMonitor();
+    router_.reset();
+    xpub_.reset();
+    sub_in_.reset();
+    pull_in_.reset();
+    monitor_.reset();
+  }
 
   Status Open();
   Status Run();

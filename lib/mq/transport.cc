@@ -117,6 +117,8 @@ std::unique_ptr<Socket> Socket::StartMonitor(Context* ctx, const std::string& in
   return pair;
 }
 
+void Socket::StopMonitor() { zmq_socket_monitor(static_cast<void*>(socket_), nullptr, 0); }
+
 bool DecodeMonitorEvent(const Frames& f, MonitorEvent* e) {
   if (f.size() != 2 || f[0].size() != 6) return false;
   const auto* b = reinterpret_cast<const unsigned char*>(f[0].data());

@@ -86,6 +86,9 @@ class Socket {
   // Starts ZeroMQ's event monitor on this socket and returns a PAIR socket
   // that receives its events (see DecodeMonitorEvent); null on failure.
   std::unique_ptr<Socket> StartMonitor(Context* ctx, const std::string& inproc_name);
+  // Stops the monitor started by StartMonitor, so that closing this socket
+  // sends no more events into a PAIR socket that may already be closed.
+  void StopMonitor();
 
   void* handle() { return static_cast<void*>(socket_); }
 
