@@ -201,7 +201,9 @@ Res ToNumber(const CallNode&, const Value& in, EvalContext& ctx, Value* out) {
   std::string_view s = in.string();
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-  if (s.empty()) return ctx.Fail(fmt::format("Expected JSON value (while parsing '{}')", in.string()));
+  // The string is quoted as JSON in messages, so that control characters
+  // (an embedded NUL, which jq 1.6 would read up to) never reach the terminal raw.
+  if (s.empty()) return ctx.Fail(fmt::format("Expected JSON value (while parsing {})", ToJson(in)));
   // jq reads a number token as the longest run of number characters and
   // hands it to strtod, which must consume all of it.
   bool number_chars = true;
@@ -216,7 +218,7 @@ Res ToNumber(const CallNode&, const Value& in, EvalContext& ctx, Value* out) {
       *out = Value::Number(d);
       return Res::kValue;
     }
-    return ctx.Fail(fmt::format("Invalid numeric literal (while parsing '{}')", in.string()));
+    return ctx.Fail(fmt::format("Invalid numeric literal (while parsing {})", ToJson(in)));
   }
   Value parsed;
   std::string error;
@@ -227,7 +229,7 @@ Res ToNumber(const CallNode&, const Value& in, EvalContext& ctx, Value* out) {
     }
     return ctx.Fail(Describe(in) + " cannot be parsed as a number");
   }
-  return ctx.Fail(fmt::format("Invalid literal (while parsing '{}')", in.string()));
+  return ctx.Fail(fmt::format("Invalid literal (while parsing {})", ToJson(in)));
 }
 
 Res Floor(const CallNode&, const Value& in, EvalContext& ctx, Value* out) {

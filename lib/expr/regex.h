@@ -1,10 +1,12 @@
 // Internal: jq's regular expressions on RE2.
 //
 // jq uses Oniguruma with Perl syntax; RE2 accepts the common subset in
-// linear time. Translation keeps jq's anchors: `$` and `\Z` match at the end
-// or before a final newline (RE2's `$` alone would not). Patterns RE2
-// cannot run (backreferences, lookaround, possessive quantifiers) and the
-// `x` flag are refused with a message.
+// linear time. CompileRegex translates what differs (anchors around
+// newlines, (?m), (?x) and the x flag, Unicode \w \d \s, multi-character
+// case folds under i) and refuses, with the reason, every pattern whose
+// result it cannot make equal to jq's: backreferences, lookaround, nested
+// classes, `$` followed by more pattern, and the like. Refused, never
+// evaluated differently.
 #ifndef GOVSTREAM_EXPR_REGEX_H_
 #define GOVSTREAM_EXPR_REGEX_H_
 
