@@ -21,21 +21,27 @@ Engine::Outcome Engine::Observe(size_t rule, const std::string& canonical, const
   auto it = table.find(canonical);
   if (it == table.end()) {
     KeyState fresh;
-    if (!condition) {  // an inactive key stays inactive: nothing to keep
+    const bool full = max_keys_ > 0 && table.size() >= max_keys_;
+    std::string other;
+    if (full) {
+      std::string quoted;
+      Append(&quoted, "\"", agg::kOverflowKey, "\"");
+      scratch_key_.assign(key_json.size(), quoted);
+      other.push_back('[');
+      for (size_t i = 0; i < scratch_key_.size(); ++i) Append(&other, i ? "," : "", scratch_key_[i]);
+      other += "]";
+      it = table.find(other);
+    }
+    // An inactive key stays inactive: nothing to keep (unless it is one of
+    // the overflow key's, which is kept).
+    if (!condition && it == table.end()) {
       o.state = fresh;
       o.key_json = &key_json;
       return o;
     }
-    if (max_keys_ > 0 && table.size() >= max_keys_) {
+    if (full) {
       o.overflow = true;
       ++overflow_;
-      std::string other = "[";
-      std::string quoted;
-      Append(&quoted, "\"", agg::kOverflowKey, "\"");
-      scratch_key_.assign(key_json.size(), quoted);
-      for (size_t i = 0; i < scratch_key_.size(); ++i) Append(&other, i ? "," : "", scratch_key_[i]);
-      other += "]";
-      it = table.find(other);
       if (it == table.end()) it = table.emplace(other, AlertKey{scratch_key_, fresh}).first;
     } else {
       it = table.emplace(canonical, AlertKey{key_json, fresh}).first;

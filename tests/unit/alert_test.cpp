@@ -136,6 +136,8 @@ TEST_CASE("alert engine: keys beyond max_keys share (other)", "[alert]") {
   CHECK(engine.Observe(0, "[\"c\"]", c, true, 1).emit == Emit::kNothing);  // (other) is firing already
   CHECK(engine.overflow() == 2);
   CHECK(engine.keys() == 2);
+  // A false record of an overflowed key is (other)'s too.
+  CHECK(engine.Observe(0, "[\"c\"]", c, false, 2).emit == Emit::kResolved);
 }
 
 TEST_CASE("alert state file: round trip, corruption refused", "[alert]") {
