@@ -11,6 +11,7 @@ namespace govstream::cli {
 const ProgramSpec& StreamFilterSpec();
 const ProgramSpec& StreamAggSpec();
 const ProgramSpec& StreamWindowSpec();
+const ProgramSpec& StreamAlertSpec();
 const ProgramSpec& MqBrokerSpec();
 const ProgramSpec& MqPubSpec();
 const ProgramSpec& MqSubSpec();

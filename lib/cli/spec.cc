@@ -85,7 +85,7 @@ std::vector<OptionSpec> CommonClientOptions() {
 }
 
 const std::vector<const ProgramSpec*>& AllPrograms() {
-  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec(), &StreamWindowSpec(),
+  static const std::vector<const ProgramSpec*> kAll = {&StreamFilterSpec(), &StreamAggSpec(), &StreamWindowSpec(), &StreamAlertSpec(),
                                                        &MqBrokerSpec(), &MqPubSpec(), &MqSubSpec()};
   return kAll;
 }

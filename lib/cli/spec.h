@@ -89,6 +89,8 @@ enum ExitCode : int {
   kExitConnection = 5,   // broker unreachable or connection lost
   kExitUnconfirmed = 6,  // some messages not confirmed
   kExitTimeout = 7,      // -W/--timeout elapsed with nothing received
+  kExitFiring = 8,       // stream-alert: an alert is firing at the end of input
+  kExitState = 9,        // stream-alert: the --state file is corrupt or unreadable
   kExitInterrupted = 130,
 };
 

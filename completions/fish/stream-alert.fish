@@ -1,0 +1,32 @@
+# fish completion for stream-alert
+# Generated from the govstream option table (lib/cli); do not edit.
+# Regenerate with: stream-alert --generate fish
+
+complete -c 'stream-alert' -f
+complete -c 'stream-alert' -s 'w' -l 'when' -r -f -d 'The rule\'s condition: true (not false or null) when the alert should fire'
+complete -c 'stream-alert' -l 'name' -r -f -d 'The rule\'s name (the alertname)'
+complete -c 'stream-alert' -s 'b' -l 'by' -r -f -d 'One alert per value of EXPR (repeatable: one key field each)'
+complete -c 'stream-alert' -l 'for' -r -f -d 'Fire once the condition has held for DUR (pending until then)'
+complete -c 'stream-alert' -l 'keep-firing-for' -r -f -d 'Resolve once the condition has been false for DUR'
+complete -c 'stream-alert' -l 'repeat' -r -f -d 'While firing, write the firing event again at a record DUR or more after the last'
+complete -c 'stream-alert' -s 'l' -l 'label' -r -f -d 'A static label of the rule (repeatable)'
+complete -c 'stream-alert' -l 'annotations' -r -f -d 'An object built from the triggering record, e.g. \'{summary: ("errors on " + .host)}\''
+complete -c 'stream-alert' -s 'r' -l 'rules' -r -F -d 'Read the rules from FILE (NDJSON, one rule per line) instead of the options'
+complete -c 'stream-alert' -s 't' -l 'time' -r -f -d 'Event time of a record (RFC 3339 text or epoch number); without it, processing time'
+complete -c 'stream-alert' -l 'time-unit' -r -f -a 's ms us ns' -d 'Unit of numeric event times'
+complete -c 'stream-alert' -l 'time-format' -r -f -d 'Read string event times with strptime-style directives, as stream-window(1)'
+complete -c 'stream-alert' -s 'o' -l 'output' -r -f -a 'ndjson alertmanager' -d 'ndjson: stream-alert\'s events; alertmanager: Alertmanager /api/v2/alerts bodies'
+complete -c 'stream-alert' -s 's' -l 'state' -r -F -d 'Keep every rule\'s per-key state in FILE between runs (for cron)'
+complete -c 'stream-alert' -l 'max-keys' -r -f -d 'At most N kept keys per rule (and per verb); further new keys are counted'
+complete -c 'stream-alert' -l 'dedupe' -r -f -d 'Verb: drop a record if one with the same key and fields passed less than DUR earlier'
+complete -c 'stream-alert' -l 'fields' -r -f -d 'With --dedupe: compare only these fields, e.g. status,client.ip (default: the whole record)'
+complete -c 'stream-alert' -l 'throttle' -r -f -d 'Verb: per key, pass a burst of N records, then one every DUR/N'
+complete -c 'stream-alert' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
+complete -c 'stream-alert' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'
+complete -c 'stream-alert' -l 'max-line-bytes' -r -f -d 'Longest accepted input line; longer lines are skipped and reported'
+complete -c 'stream-alert' -l 'line-buffered' -d 'Flush standard output after every record'
+complete -c 'stream-alert' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
+complete -c 'stream-alert' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
+complete -c 'stream-alert' -s 'h' -l 'help' -d 'Print this help message and exit'
+complete -c 'stream-alert' -l 'version' -d 'Display program version information and exit'
+complete -c 'stream-alert' -l 'generate' -r -f -a 'man bash zsh fish' -d 'Print the man page or a shell completion script and exit'
