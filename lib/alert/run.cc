@@ -337,6 +337,7 @@ AlertRunResult RunAlert(const AlertRunOptions& o, io::OutputWriter* out, io::Rep
   reporter->Finish();
   stats.records_in = records.records();
   stats.bytes_in = records.lines().bytes_read();
+  stats.boms_skipped = records.lines().boms_skipped();
   if (o.input.stats) {
     std::string extra;
     if (verbs) {

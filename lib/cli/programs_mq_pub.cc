@@ -112,7 +112,7 @@ const ProgramSpec& MqPubSpec() {
         o.details =
             "Fields: program, records_in (valid JSON lines), records_out "
             "(lines confirmed; with "
-            "--listen, sent), bad_lines, eval_errors, bytes_in, seconds, "
+            "--listen, sent), bad_lines, eval_errors, bytes_in, bom_skipped, seconds, "
             "records_per_sec, "
             "mb_per_sec, read (non-blank input lines), skipped (not published: "
             "bad lines and "

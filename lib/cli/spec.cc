@@ -39,7 +39,8 @@ std::vector<OptionSpec> CommonInputOptions() {
        .kind = ValueKind::kFlag,
        .help = "Print a one-line JSON summary on standard error at exit",
        .details = "Fields: program, records_in, records_out, bad_lines, "
-                  "eval_errors, bytes_in, seconds, records_per_sec, mb_per_sec; some "
+                  "eval_errors, bytes_in, bom_skipped (inputs that began with a UTF-8 "
+                  "byte-order mark, which was skipped), seconds, records_per_sec, mb_per_sec; some "
                   "programs add fields of their own (see DESCRIPTION)."},
       {.long_name = "progress",
        .kind = ValueKind::kFlag,

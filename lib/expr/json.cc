@@ -335,6 +335,9 @@ bool JsonParser::Parse(std::string_view line, Arena* arena, Value* out, std::str
     }
   }
   *error = Describe(err);
+  if (line.substr(0, 3) == "\xEF\xBB\xBF") {
+    *error += "; a UTF-8 byte-order mark is skipped only at the start of an input";
+  }
   return false;
 }
 

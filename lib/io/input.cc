@@ -154,6 +154,11 @@ LineReader::Event LineReader::TakeLine(size_t end, size_t terminator) {
   begin_ = end + terminator;
   scanned_ = 0;
   ++line_no_;
+  if (line_no_ == 1 && len >= 3 && std::memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
+    start += 3;
+    len -= 3;
+    ++boms_skipped_;
+  }
   if (len > 0 && start[len - 1] == '\r') --len;
   if (len > options_.max_line_bytes) return Event::kTooLong;
   line_ = std::string_view(start, len);

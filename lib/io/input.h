@@ -9,7 +9,9 @@
 // Lines longer than max_line_bytes are never held whole: their bytes are
 // discarded as they stream past, and Next() reports Event::kTooLong with the
 // line's number. A final line without '\n' is returned like any other; a
-// trailing '\r' is removed.
+// trailing '\r' is removed. A UTF-8 byte-order mark (EF BB BF) at the start
+// of a source is skipped and counted (boms_skipped()); anywhere else it is
+// part of the line.
 //
 // Before a read that would block (a pipe or terminal with no data ready),
 // the before_block hook runs; programs flush their output there, so live
@@ -70,6 +72,8 @@ class LineReader {
   const std::string& message() const { return message_; }
   // Bytes read from all sources so far.
   uint64_t bytes_read() const { return bytes_read_; }
+  // Sources that began with a UTF-8 byte-order mark, which was skipped.
+  uint64_t boms_skipped() const { return boms_skipped_; }
   // Sum of the sizes of the sources, known when all are regular files;
   // with bytes_read() gives progress.
   uint64_t known_total_bytes() const { return known_total_; }
@@ -102,6 +106,7 @@ class LineReader {
   uint64_t line_no_ = 0;
   std::string message_;
   uint64_t bytes_read_ = 0;
+  uint64_t boms_skipped_ = 0;
   uint64_t known_total_ = 0;
   bool total_known_ = true;
 };

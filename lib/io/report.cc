@@ -46,10 +46,10 @@ std::string Stats::ToJson(const Reporter& reporter, std::string_view extra) cons
   double mbps = secs > 0 ? static_cast<double>(bytes_in) / secs / 1e6 : 0;
   return fmt::format(
       "{{\"program\":\"{}\",\"records_in\":{},\"records_out\":{},\"bad_lines\":{},"
-      "\"eval_errors\":{},\"bytes_in\":{},\"seconds\":{:.6f},\"records_per_sec\":{:.1f},"
+      "\"eval_errors\":{},\"bytes_in\":{},\"bom_skipped\":{},\"seconds\":{:.6f},\"records_per_sec\":{:.1f},"
       "\"mb_per_sec\":{:.3f}{}}}",
       JsonEscape(reporter.program()), records_in, records_out, reporter.bad_lines(),
-      reporter.eval_errors(), bytes_in, secs, rps, mbps, extra);
+      reporter.eval_errors(), bytes_in, boms_skipped, secs, rps, mbps, extra);
 }
 
 Progress::Progress(bool enabled) : active_(enabled && isatty(STDERR_FILENO)) {}

@@ -56,10 +56,11 @@ struct Stats {
   uint64_t records_in = 0;
   uint64_t records_out = 0;
   uint64_t bytes_in = 0;
+  uint64_t boms_skipped = 0;  // inputs that began with a UTF-8 byte-order mark
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 
   // {"program":...,"records_in":...,"records_out":...,"bad_lines":...,
-  //  "eval_errors":...,"bytes_in":...,"seconds":...,"records_per_sec":...,
+  //  "eval_errors":...,"bytes_in":...,"bom_skipped":...,"seconds":...,"records_per_sec":...,
   //  "mb_per_sec":...}
   // `extra`: more members, each written as ,"name":value, appended before
   // the closing brace.

@@ -228,6 +228,7 @@ Status AwaitSubscriber(const PublishOptions& o, Socket* pub) {
 // res->lines must already count the records to publish.
 void CountInput(const stream::RecordReader& records, uint64_t bad_lines, PublishResult* res) {
   res->bytes_in = records.lines().bytes_read();
+  res->boms_skipped = records.lines().boms_skipped();
   res->read = records.records() + bad_lines;
   res->skipped = res->read - res->lines;
   res->source_errors = records.source_errors();

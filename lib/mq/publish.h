@@ -66,6 +66,7 @@ struct PublishResult {
   // Neither confirmed nor refused: sent and unanswered, or never sent.
   uint64_t unconfirmed() const { return lines - confirmed - refused; }
   uint64_t bytes_in = 0;       // input bytes read
+  uint64_t boms_skipped = 0;   // inputs that began with a byte-order mark
   bool input_started = false;  // reading began (not before: e.g. no broker)
   bool input_ended = false;    // the whole input was read
   uint64_t source_errors = 0;

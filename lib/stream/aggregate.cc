@@ -206,6 +206,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     stats.records_in = records.records();
     stats.records_out = records_out;
     stats.bytes_in = lines.bytes_read();
+    stats.boms_skipped = lines.boms_skipped();
     fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
   }
   result.source_errors = records.source_errors();

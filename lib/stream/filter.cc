@@ -78,6 +78,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   stats.records_in = records.records();
   stats.records_out = result.kept;
   stats.bytes_in = lines.bytes_read();
+  stats.boms_skipped = lines.boms_skipped();
   if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter));
   result.source_errors = records.source_errors();
   result.status = out->failed() ? out->status() : records.status();

@@ -274,6 +274,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     stats.records_in = records.records();
     stats.records_out = s.results;
     stats.bytes_in = lines.bytes_read();
+    stats.boms_skipped = lines.boms_skipped();
     fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
   }
   result.source_errors = records.source_errors();

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     stats.records_in = r.read - reporter.bad_lines();
     stats.records_out = r.listen ? r.sent : r.confirmed;
     stats.bytes_in = r.bytes_in;
+    stats.boms_skipped = r.boms_skipped;
     fmt::print(
         stderr, "{}\n",
         stats.ToJson(
