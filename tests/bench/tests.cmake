@@ -3,16 +3,11 @@
 # include()d from tests/CMakeLists.txt (CMAKE_CURRENT_SOURCE_DIR is tests/).
 # Run only this with: ctest --test-dir build -L bench --output-on-failure
 #
-# It times real processes, so it runs alone (RUN_SERIAL). The 60 s bound on the
-# quick run holds for release builds; sanitizer builds are slower and skip it.
-if(GOVSTREAM_SANITIZE)
-  set(GOVSTREAM_BENCH_MAX_SECONDS 0)
-else()
-  set(GOVSTREAM_BENCH_MAX_SECONDS 60)
-endif()
+# It times real processes, so it runs alone (RUN_SERIAL). Its duration is
+# printed, not asserted: no timing assertions in tests.
 add_test(NAME bench_quick
          COMMAND /usr/bin/env python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/test_bench_run.py
-                 ${CMAKE_BINARY_DIR} ${GOVSTREAM_BENCH_MAX_SECONDS})
+                 ${CMAKE_BINARY_DIR})
 set_tests_properties(bench_quick PROPERTIES
   TIMEOUT 600
   LABELS "bench"
