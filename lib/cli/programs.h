@@ -16,6 +16,12 @@ const ProgramSpec& MqBrokerSpec();
 const ProgramSpec& MqPubSpec();
 const ProgramSpec& MqSubSpec();
 
+// The AGGREGATE FUNCTIONS section shared by stream-agg(1) and
+// stream-window(1): `intro`, then every aggregator of the registry with its
+// summary, then how skipped values and evaluation errors are handled.
+// Returned by value: keep it in static storage (SectionSpec holds views).
+std::string AggregateFunctionsText(std::string_view intro);
+
 }  // namespace govstream::cli
 
 #endif  // GOVSTREAM_CLI_PROGRAMS_H_

@@ -5,26 +5,24 @@
 #include "cli/programs.h"
 
 namespace govstream::cli {
-namespace {
 
-// The "AGGREGATE FUNCTIONS" man section, from the aggregator registry.
-const std::string& FunctionsText() {
-  static const std::string kText = [] {
-    std::string t;
-    for (const agg::AggregatorDef& d : agg::Registry()) {
-      t += "  " + std::string(d.name);
-      t.append(d.name.size() < 16 ? 16 - d.name.size() : 1, ' ');
-      t += std::string(d.summary) + "\n";
-    }
-    t += "\nValues that are missing (null, or no output) or of a type the function "
-         "does not take (a string for sum) are skipped and counted per aggregate; "
-         "--stats reports the counts, as SQL does with NULL.";
-    return t;
-  }();
-  return kText;
+std::string AggregateFunctionsText(std::string_view intro) {
+  std::string t(intro);
+  for (const agg::AggregatorDef& d : agg::Registry()) {
+    t += "  " + std::string(d.name);
+    t.append(d.name.size() < 16 ? 16 - d.name.size() : 1, ' ');
+    t += std::string(d.summary) + "\n";
+  }
+  t += "\nValues that are missing (null, or no output) or of a type the function "
+       "does not take (a string for sum) are skipped and counted per aggregate; "
+       "--stats reports the counts, as SQL does with NULL. An argument whose "
+       "evaluation fails, where jq raises an error (.x on a string record, "
+       "tonumber on \"abc\"), is an evaluation error: the record is reported with "
+       "its source and line, counted in eval_errors and skipped whole (no "
+       "aggregate and no group takes it), and the exit status is 1, as in "
+       "stream-filter(1); with --strict it stops the program (exit status 3).";
+  return t;
 }
-
-}  // namespace
 
 const ProgramSpec& StreamAggSpec() {
   static const ProgramSpec kSpec = [] {
@@ -95,7 +93,8 @@ const ProgramSpec& StreamAggSpec() {
         {.long_name = "list", .kind = ValueKind::kFlag, .help = "List the aggregate functions and exit"},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
-    s.sections = {{"AGGREGATE FUNCTIONS", FunctionsText()}};
+    static const std::string kFunctions = AggregateFunctionsText("");
+    s.sections = {{"AGGREGATE FUNCTIONS", kFunctions}};
     s.exit_codes = CommonExitCodes();
     s.examples = {
         {"Requests and p99 latency per host:",

@@ -38,21 +38,6 @@ const std::string& WindowsText() {
   return kText;
 }
 
-const std::string& FunctionsText() {
-  static const std::string kText = [] {
-    std::string t = "The aggregates of stream-agg(1), with the same names and defaults:\n\n";
-    for (const agg::AggregatorDef& d : agg::Registry()) {
-      t += "  " + std::string(d.name);
-      t.append(d.name.size() < 16 ? 16 - d.name.size() : 1, ' ');
-      t += std::string(d.summary) + "\n";
-    }
-    t += "\nValues that are missing (null, or no output) or of a type the function "
-         "does not take are skipped and counted per aggregate (--stats).";
-    return t;
-  }();
-  return kText;
-}
-
 }  // namespace
 
 const ProgramSpec& StreamWindowSpec() {
@@ -161,6 +146,8 @@ const ProgramSpec& StreamWindowSpec() {
         {.long_name = "list", .kind = ValueKind::kFlag, .help = "List the aggregate functions and exit"},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
+    static const std::string kFunctions =
+        AggregateFunctionsText("The aggregates of stream-agg(1), with the same names and defaults:\n\n");
     s.sections = {
         {"WINDOWS", WindowsText()},
         {"OUTPUT",
@@ -214,7 +201,7 @@ const ProgramSpec& StreamWindowSpec() {
          "overflow key), the watermark and, per aggregate, the values skipped as missing or "
          "of the wrong type. In processing time, and with --every, results are written "
          "within about 100 ms of the wall-clock instant they are due."},
-        {"AGGREGATE FUNCTIONS", FunctionsText()},
+        {"AGGREGATE FUNCTIONS", kFunctions},
     };
     s.exit_codes = CommonExitCodes();
     for (ExitCodeSpec& e : s.exit_codes) {

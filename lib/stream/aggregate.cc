@@ -160,6 +160,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     return g;
   };
 
+  std::vector<AggArg> args;  // the aggregates' arguments of the current record
   while (!out->failed() && records.Next()) {
     records.ShowProgress(&progress);
     agg::Group* g = nullptr;
@@ -176,15 +177,13 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
       FeedAggregatesFromSlots(aggs, slot_map, values, g->states, &skips);
     } else {
       // Group key: the canonical encoding of the key values, as a JSON array.
-      if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error)) {
-        if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
+      if (!EvalGroupKey(keys, records.value(), records.arena(), &canonical, &key_json, &error) ||
+          !EvalAggregateArgs(aggs, records.value(), records.arena(), &args, &error)) {
+        if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;  // --strict
         continue;
       }
       g = find(canonical);
-      if (!FeedAggregates(aggs, records.value(), records.arena(), g->states, o.input.strict, &skips, &error)) {
-        records.ReportCurrent(io::Problem::kEvalError, error);
-        break;  // --strict
-      }
+      FeedAggregates(aggs, args, g->states, &skips);
     }
     ++since_snapshot;
     if (o.every != 0 && since_snapshot >= o.every) snapshot();

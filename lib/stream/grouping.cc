@@ -32,30 +32,38 @@ bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& reco
   return true;
 }
 
-bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
-                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict, std::vector<AggSkips>* skips,
-                    std::string* error) {
+bool EvalAggregateArgs(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
+                       std::vector<AggArg>* args, std::string* error) {
+  args->resize(aggs.size());
   for (size_t i = 0; i < aggs.size(); ++i) {
     const agg::AggSpec& a = aggs[i];
+    AggArg& arg = (*args)[i];
     if (!a.arg) {
-      states[i]->Add(expr::Value::Null());
+      arg.result = expr::Expression::Result::kValue;
+      arg.value = expr::Value::Null();
       continue;
     }
-    expr::Value v;
-    expr::Expression::Result r = a.arg->Eval(record, arena, &v, error);
-    if (r == expr::Expression::Result::kError) {
-      ++(*skips)[i].wrong_type;
-      if (strict) {
-        *error = a.output_name + ": " + *error;
-        return false;
-      }
-    } else if (r == expr::Expression::Result::kEmpty || v.is_null()) {
-      ++(*skips)[i].missing;
-    } else if (!states[i]->Add(v)) {
-      ++(*skips)[i].wrong_type;
+    arg.result = a.arg->Eval(record, arena, &arg.value, error);
+    if (arg.result == expr::Expression::Result::kError) {
+      *error = a.output_name + ": " + *error + "; record skipped";
+      return false;
     }
   }
   return true;
+}
+
+void FeedAggregates(const std::vector<agg::AggSpec>& aggs, const std::vector<AggArg>& args,
+                    const std::vector<std::unique_ptr<agg::State>>& states, std::vector<AggSkips>* skips) {
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    const AggArg& arg = args[i];
+    if (!aggs[i].arg) {
+      states[i]->Add(arg.value);
+    } else if (arg.result != expr::Expression::Result::kValue || arg.value.is_null()) {
+      ++(*skips)[i].missing;
+    } else if (!states[i]->Add(arg.value)) {
+      ++(*skips)[i].wrong_type;
+    }
+  }
 }
 
 namespace {

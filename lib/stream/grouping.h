@@ -20,7 +20,8 @@
 namespace govstream::stream {
 
 // Values an aggregate did not take: missing (null, or no output) or of a
-// type the function skips (and evaluation errors without --strict).
+// type the function skips. (Evaluation errors skip the whole record and are
+// counted as such, not here.)
 struct AggSkips {
   uint64_t missing = 0;
   uint64_t wrong_type = 0;
@@ -33,13 +34,26 @@ struct AggSkips {
 bool EvalGroupKey(const std::vector<agg::KeySpec>& keys, const expr::Value& record, expr::Arena* arena,
                   std::string* canonical, std::vector<std::string>* key_json, std::string* error);
 
-// Feeds each aggregate's value for `record` to states[i]. Missing values and
-// values of the wrong type are counted in (*skips)[i], never fed. With
-// `strict`, the first evaluation error stops feeding: returns false with
-// *error = "NAME: reason" (the caller reports it); otherwise true.
-bool FeedAggregates(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
-                    const std::vector<std::unique_ptr<agg::State>>& states, bool strict, std::vector<AggSkips>* skips,
-                    std::string* error);
+// One aggregate's argument evaluated on a record: a value, or no output
+// (kEmpty, counted as missing).
+struct AggArg {
+  expr::Expression::Result result = expr::Expression::Result::kEmpty;
+  expr::Value value;
+};
+
+// Evaluates every aggregate's argument on `record` into (*args)[i], before
+// anything is fed, so that a record is taken whole or not at all. False at
+// the first evaluation error, as jq raises it (e.g. .x on a string), with
+// *error = "NAME: reason": the caller reports the record (with its source
+// and line, counted as an evaluation error) and skips it.
+bool EvalAggregateArgs(const std::vector<agg::AggSpec>& aggs, const expr::Value& record, expr::Arena* arena,
+                       std::vector<AggArg>* args, std::string* error);
+
+// Feeds (*args)[i] (from EvalAggregateArgs) to states[i]. Missing values
+// (null, or no output) and present values of a type the function skips are
+// counted in (*skips)[i], never fed.
+void FeedAggregates(const std::vector<agg::AggSpec>& aggs, const std::vector<AggArg>& args,
+                    const std::vector<std::unique_ptr<agg::State>>& states, std::vector<AggSkips>* skips);
 
 // Where the time, keys and aggregate arguments live in a FieldSlots read.
 struct SlotMap {

@@ -157,6 +157,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   std::vector<AggSkips> skips(aggs.size());
   std::string error, canonical, reason;
   std::vector<std::string> key_json(keys.size());
+  std::vector<AggArg> args;  // the aggregates' arguments of the current record
   const bool string_keyed = keys.size() == 1;
   bool overflow_reported = false;
   window::OperatorStats peak;
@@ -179,6 +180,10 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
                                           std::string(), &rfc3339, &t, &reason)
                             : EventTime(o, records.value(), records.arena(), &rfc3339, &t, &reason))) {
       if (!records.ReportCurrent(io::Problem::kEvalError, reason)) break;
+      continue;
+    }
+    if (values == nullptr && !EvalAggregateArgs(aggs, records.value(), records.arena(), &args, &error)) {
+      if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;  // --strict
       continue;
     }
     window::KeyId key = window::kNoKey;
@@ -227,10 +232,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     }
     if (values != nullptr) {
       FeedAggregatesFromSlots(aggs, slot_map, values, *states, &skips);
-    } else if (!FeedAggregates(aggs, records.value(), records.arena(), *states, o.input.strict, &skips, &error)) {
-      records.ReportCurrent(io::Problem::kEvalError, error);
-      op.Commit(now);
-      break;  // --strict
+    } else {
+      FeedAggregates(aggs, args, *states, &skips);
     }
     op.Commit(now);
     if ((records.records() & 0xffff) == 0) sample();
