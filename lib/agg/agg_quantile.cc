@@ -4,6 +4,8 @@
 // error <= 1%, bounded memory); with --exact from all values kept in memory.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <vector>
 
@@ -14,31 +16,75 @@
 namespace govstream::agg {
 namespace {
 
+// The stated bound is 1% relative error. The sketch keeps 0.95%, and the
+// printed number may move from the sketch's value by kPrintSlack (relative),
+// so that |printed - x| <= |printed - v| + |v - x| <= 0.05% x + 0.95% x = 1% x,
+// where x is the exact value of the rank and v the sketch's value (v <=
+// (1 + 0.95%) x). Printing all 17 digits of a value known to
+// 1% would be false precision.
+constexpr double kSketchAlpha = 0.0095;
+constexpr double kPrintSlack = 0.0005 / (1 + kSketchAlpha);
+
+// The number with the fewest significant decimal digits among v rounded to
+// 1, 2, ... 17 digits that lies in [lo, hi] (v itself when none does, or
+// when lo == hi).
+double ShortestWithin(double v, double lo, double hi) {
+  if (!(lo < hi)) return v;
+  char buf[40];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*e", digits - 1, v);
+    double c = std::strtod(buf, nullptr);
+    if (c >= lo && c <= hi) return c;
+  }
+  return v;
+}
+
 class SketchQuantile final : public State {
  public:
-  explicit SketchQuantile(double q) : q_(q) {}
+  explicit SketchQuantile(double q) : q_(q), sketch_(kSketchAlpha) {}
   bool Add(const expr::Value& v) override {
     if (!v.is_number() || !std::isfinite(v.number())) return false;
     sketch_.Add(v.number());
     return true;
   }
-  void Merge(const State& other) override { sketch_.Merge(static_cast<const SketchQuantile&>(other).sketch_); }
-  void AppendResult(std::string* out) const override {
-    AppendNumberOrNull(sketch_.count() > 0, sketch_.Quantile(q_), out);
+  void Merge(const State& other) override {
+    sketch_.Merge(static_cast<const SketchQuantile&>(other).sketch_);
   }
-  size_t MemoryBytes() const override { return sizeof(*this) - sizeof(sketch_) + sketch_.MemoryBytes(); }
-  std::unique_ptr<State> NewEmpty() const override { return std::make_unique<SketchQuantile>(q_); }
+  void AppendResult(std::string* out) const override {
+    if (sketch_.count() == 0) {
+      *out += "null";
+      return;
+    }
+    // An exact result (the min, the max, zero) keeps full precision; a
+    // bucket's value is printed with the fewest digits within kPrintSlack of
+    // it, inside its bucket.
+    double lo, hi;
+    double v = sketch_.Quantile(q_, &lo, &hi);
+    if (lo < hi) {
+      const double slack = std::fabs(v) * kPrintSlack;
+      lo = std::max(lo, v - slack);
+      hi = std::min(hi, v + slack);
+    }
+    expr::AppendNumber(ShortestWithin(v, lo, hi), out);
+  }
+  size_t MemoryBytes() const override {
+    return sizeof(*this) - sizeof(sketch_) + sketch_.MemoryBytes();
+  }
+  std::unique_ptr<State> NewEmpty() const override {
+    return std::make_unique<SketchQuantile>(q_);
+  }
 
  private:
   double q_;
-  QuantileSketch sketch_;
+  QuantileSketch sketch_;  // kSketchAlpha
 };
 
 class ExactQuantile final : public State {
  public:
   explicit ExactQuantile(double q) : q_(q) {}
   bool Add(const expr::Value& v) override {
-    if (!v.is_number() || !std::isfinite(v.number())) return false;  // as the sketch
+    if (!v.is_number() || !std::isfinite(v.number()))
+      return false;  // as the sketch
     values_.push_back(v.number());
     return true;
   }
@@ -57,16 +103,24 @@ class ExactQuantile final : public State {
     // few ulps below that integer (0.29 * 100), so snap to it first.
     double exact = q_ * n;
     double nearest = std::round(exact);
-    if (std::fabs(exact - nearest) <= 8 * std::numeric_limits<double>::epsilon() * std::max(1.0, exact)) {
+    if (std::fabs(exact - nearest) <=
+        8 * std::numeric_limits<double>::epsilon() * std::max(1.0, exact)) {
       exact = nearest;
     }
     double idx = std::floor(exact);
-    size_t i = idx < 0 ? 0 : (idx >= n ? sorted.size() - 1 : static_cast<size_t>(idx));
-    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(i), sorted.end());
+    size_t i =
+        idx < 0 ? 0 : (idx >= n ? sorted.size() - 1 : static_cast<size_t>(idx));
+    std::nth_element(sorted.begin(),
+                     sorted.begin() + static_cast<std::ptrdiff_t>(i),
+                     sorted.end());
     expr::AppendNumber(sorted[i], out);
   }
-  size_t MemoryBytes() const override { return sizeof(*this) + values_.capacity() * sizeof(double); }
-  std::unique_ptr<State> NewEmpty() const override { return std::make_unique<ExactQuantile>(q_); }
+  size_t MemoryBytes() const override {
+    return sizeof(*this) + values_.capacity() * sizeof(double);
+  }
+  std::unique_ptr<State> NewEmpty() const override {
+    return std::make_unique<ExactQuantile>(q_);
+  }
 
  private:
   double q_;

@@ -22,7 +22,7 @@ const std::vector<AggregatorDef>& Registry() {
        MakeApproxDistinct},
       {"quantile", A::kValue, E::kQuantile,
        "quantile(EXPR, q), q in [0,1]; p50, p90, p95, p99, p999, pNN are shorthands. The value at rank "
-       "floor(q*n) (mlr stats1 without -i), from a DDSketch within 1% relative error, or exact with --exact",
+       "floor(q*n) (mlr stats1 without -i), from a DDSketch within 1% relative error over the whole range of doubles (printed with the fewest digits that keep that bound: 219.2, not 219.2318125845147), or exact with --exact (every digit)",
        MakeQuantile},
       {"top", A::kValue, E::kK, "top(EXPR, k): the k most frequent values with counts (default k 10), by Space-Saving with 2k "
        "counters: every value more frequent than n/(2k) is listed, each count at most n/(2k) too high", MakeTop},

@@ -299,8 +299,18 @@ QuantileSketch::QuantileSketch(double alpha, size_t max_buckets) {
   // gamma = (1 + alpha) / (1 - alpha) = 1 + 2 alpha / (1 - alpha).
   log_gamma_ = std::log1p(2 * alpha_ / (1 - alpha_));
   inv_log_gamma_ = 1 / log_gamma_;
+  // 0: every finite nonzero magnitude, from the smallest subnormal to
+  // DBL_MAX, has its own bucket (72,700 per sign at 1%), so nothing ever
+  // collapses; memory follows the buckets in use (sparse), not this span.
+  const double full =
+      std::ceil((std::log(std::numeric_limits<double>::max()) -
+                 std::log(std::numeric_limits<double>::denorm_min())) *
+                inv_log_gamma_) +
+      2;
+  const size_t full_range = static_cast<size_t>(std::min(full, 2e9));
   max_buckets_ = static_cast<uint32_t>(
-      std::clamp<size_t>(max_buckets, 8, size_t{1} << 16));
+      max_buckets == 0 ? full_range
+                       : std::clamp<size_t>(max_buckets, 8, full_range));
   min_ = std::numeric_limits<double>::infinity();
   max_ = -std::numeric_limits<double>::infinity();
 }
@@ -312,7 +322,9 @@ int32_t QuantileSketch::Index(double magnitude) const {
 }
 
 double QuantileSketch::Representative(int32_t index) const {
-  // 2 gamma^i / (gamma + 1) = (1 - alpha) gamma^i.
+  // 2 gamma^i / (gamma + 1) = (1 - alpha) gamma^i. In the top bucket of
+  // the range gamma^i may overflow to infinity; Quantile() clamps every
+  // result to [min, max] seen.
   return (1 - alpha_) * std::exp(index * log_gamma_);
 }
 
@@ -378,17 +390,29 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
 }
 
 double QuantileSketch::Quantile(double q) const {
+  double lo, hi;
+  return Quantile(q, &lo, &hi);
+}
+
+double QuantileSketch::Quantile(double q, double* lo, double* hi) const {
+  *lo = *hi = std::numeric_limits<double>::quiet_NaN();
   if (count_ == 0 || std::isnan(q)) {
     return std::numeric_limits<double>::quiet_NaN();
   }
+  auto exact = [&](double v) {
+    *lo = *hi = v;
+    return v;
+  };
   q = std::clamp(q, 0.0, 1.0);
   double r = q * static_cast<double>(count_);
   double nearest = std::nearbyint(r);
   if (std::fabs(r - nearest) <= 8 * DBL_EPSILON * nearest) r = nearest;
-  if (r >= static_cast<double>(count_ - 1)) return max_;
+  if (r >= static_cast<double>(count_ - 1)) return exact(max_);
   uint64_t rank = static_cast<uint64_t>(std::floor(r));
-  if (rank == 0) return min_;
+  if (rank == 0) return exact(min_);
 
+  // A positive key i holds (gamma^(i-1), gamma^i]; a negative key -i the
+  // negatives of those.
   double result = 0;
   bool found = false;
   uint64_t seen = 0;
@@ -396,24 +420,33 @@ double QuantileSketch::Quantile(double q) const {
     seen += c;
     if (rank < seen) {
       result = -Representative(-key);
+      *lo = -std::exp(-key * log_gamma_);
+      *hi = -std::exp((-key - 1) * log_gamma_);
       found = true;
     }
     return !found;
   });
   if (!found) {
     seen += zero_count_;
-    if (rank < seen) return 0.0;
+    if (rank < seen) return exact(0.0);
     positive_.ForEach([&](int32_t key, uint64_t c) {
       seen += c;
       if (rank < seen) {
         result = Representative(key);
+        *lo = std::exp((key - 1) * log_gamma_);
+        *hi = std::exp(key * log_gamma_);
         found = true;
       }
       return !found;
     });
   }
-  if (!found) result = max_;  // unreachable: the counts add up to count_
-  return std::clamp(result, min_, max_);
+  if (!found) return exact(max_);  // unreachable: the counts add up to count_
+  result = std::clamp(result, min_, max_);
+  *lo = std::clamp(*lo, min_, max_);
+  *hi = std::clamp(*hi, min_, max_);
+  if (result < *lo || result > *hi)
+    *lo = *hi = result;  // rounding at the edges
+  return result;
 }
 
 size_t QuantileSketch::MemoryBytes() const {

@@ -28,36 +28,47 @@ namespace govstream::agg {
 // non-interpolated percentile): rank 0 and rank n - 1 give the exact min and
 // max seen, other ranks their bucket's representative clamped to [min, max].
 // Error bound: |result - x| <= alpha * |x| for the input value x of that
-// rank (plus a few ulps of floating-point rounding), for |x| >= DBL_MIN
-// unless its store collapsed; subnormal magnitudes are bucketed too, with
-// accuracy limited by their own precision. Checked against mlr 6.6's
-// stats1 -a p0,p1,...,p99.9,p100 on random inputs: worst error alpha.
+// rank (plus a few ulps of floating-point rounding), over the whole range
+// of doubles: every magnitude from DBL_MIN to DBL_MAX, of either sign, and
+// zero exactly; subnormal magnitudes are bucketed too, with accuracy limited
+// by their own precision. Checked against mlr 6.6's stats1 -a
+// p0,p1,...,p99.9,p100 on random inputs (worst error alpha), and by property
+// tests over distributions spanning up to 600 decimal orders of magnitude.
 //
 // Positive and negative values live in separate stores, each spanning at
-// most max_buckets consecutive buckets (clamped to [8, 65536]; 2048 at 1%
-// covers 17 decimal orders of magnitude per sign). When a store would span
-// more, its buckets of the lowest values (the smallest positives, the most
-// negative negatives) are collapsed into one, which only affects quantiles
-// among those lowest values of that sign.
+// most max_buckets consecutive buckets. The default, 0, is the whole range
+// of finite doubles at this alpha (72,700 buckets per sign at 1%), so no
+// bucket ever collapses. A smaller max_buckets (at least 8) bounds the span:
+// when a store would span more, its buckets of the lowest values (the
+// smallest positives, the most negative negatives) are collapsed into one,
+// which only affects quantiles among those lowest values of that sign.
 //
-// Memory: sizeof(QuantileSketch) is 128 bytes on LP64; empty stores
-// allocate nothing. A store holding few buckets far apart is sparse (8 bytes
-// per bucket in use); it is dense (4 bytes per bucket spanned, 8 once a
-// bucket passes 2^32 values) whenever that is no bigger, with up to 25%
-// spare capacity. Measured at the defaults: <= 192 bytes for any sketch of up
-// to 3 values (164 on average for 3 lognormal values, 216 for 10); 1.05 KB
-// for 1M values within two decimal orders of magnitude, 3 KB for 1M
-// lognormal(3, 1.5) values (6.5 orders); at most 128 + 8 * max_buckets bytes
-// (16.5 KB) while no bucket passes 2^32 values.
+// Memory follows the buckets in use, not the span: sizeof(QuantileSketch) is
+// 128 bytes on LP64; empty stores allocate nothing. A store holding few
+// buckets far apart is sparse (8 bytes per bucket in use); it is dense (4
+// bytes per bucket spanned, 8 once a bucket passes 2^32 values) whenever
+// that is no bigger, with up to 25% spare capacity. Measured at the
+// defaults: <= 192 bytes for any sketch of up to 3 values (164 on average
+// for 3 lognormal values, 216 for 10); 1.05 KB for 1M values within two
+// decimal orders of magnitude, 3 KB for 1M lognormal(3, 1.5) values (6.5
+// orders). At 1% a decimal order of magnitude holds 115 buckets, so values
+// spread evenly over D orders take at most about 460 * D bytes per sign
+// (dense), whatever their number; the worst case, values in every bucket of
+// the whole range, is about 290 KB per sign.
 class QuantileSketch {
  public:
-  explicit QuantileSketch(double alpha = 0.01, size_t max_buckets = 2048);
+  explicit QuantileSketch(double alpha = 0.01, size_t max_buckets = 0);
   void Add(double v);
   // Folds in `other`. With the same alpha the result is the state of one
   // sketch fed both inputs (bucket for bucket, if neither store collapsed);
   // with a different alpha each of other's buckets is re-added as its
   // representative value, adding other's error to this one's.
   void Merge(const QuantileSketch& other);
+  // Quantile(q), and in *lo, *hi the range of input values it stands for:
+  // its bucket, within [min, max] seen; lo == hi when the result is exact
+  // (the min, the max, or zero). Any number in [lo, hi] is as good an
+  // answer; the printed result is the shortest decimal in it.
+  double Quantile(double q, double* lo, double* hi) const;
   // q in [0, 1] (clamped); NaN when empty or q is NaN. Uses the lower rank
   // as Miller's non-interpolated percentile does: the value at index
   // floor(q * n), clamped to n - 1. A product q * n within a few ulps of an

@@ -91,6 +91,48 @@ TEST_CASE("quantile sketch is within alpha of the exact rank", "[agg]") {
   }
 }
 
+TEST_CASE("quantile sketch is within alpha over the whole range of doubles", "[agg][property]") {
+  // Property: for random distributions spanning many decimal orders of
+  // magnitude (log-uniform between random exponents anywhere in the normal
+  // range, either or both signs, exact zeros), fed whole or in parts and
+  // merged, every quantile is within alpha of the exact value of its rank.
+  std::mt19937_64 rng(20261206);
+  const int permilles[] = {0, 1, 10, 50, 100, 250, 500, 750, 900, 990, 999, 1000};
+  for (int trial = 0; trial < 200; ++trial) {
+    std::uniform_real_distribution<double> exponent(-307, 307);
+    double lo = exponent(rng);
+    double hi = exponent(rng);
+    if (lo > hi) std::swap(lo, hi);
+    if (trial % 4 == 0) lo = std::max(-307.0, hi - 21);  // the case: ~21 decades
+    const size_t n = 1 + rng() % 3000;
+    const int signs = static_cast<int>(rng() % 3);  // 0 positive, 1 negative, 2 both
+    const bool zeros = rng() % 2 == 0;
+    std::uniform_real_distribution<double> e(lo, hi);
+    std::vector<double> values;
+    for (size_t i = 0; i < n; ++i) {
+      double v = std::pow(10.0, e(rng));
+      if (signs == 1 || (signs == 2 && rng() % 2 == 0)) v = -v;
+      if (zeros && rng() % 10 == 0) v = 0;
+      values.push_back(v);
+    }
+    QuantileSketch whole;
+    std::vector<QuantileSketch> parts(3);
+    for (size_t i = 0; i < n; ++i) {
+      whole.Add(values[i]);
+      parts[i % 3].Add(values[i]);
+    }
+    QuantileSketch merged;
+    for (const QuantileSketch& part : parts) merged.Merge(part);
+    for (int pm : permilles) {
+      double want = ExactQuantile(values, pm);
+      INFO("trial " << trial << " decades [" << lo << ", " << hi << "] n=" << n << " q=" << pm / 1000.0
+                    << " want=" << want);
+      CHECK(WithinRelative(whole.Quantile(pm / 1000.0), want, whole.alpha()));
+      CHECK(WithinRelative(merged.Quantile(pm / 1000.0), want, merged.alpha()));
+    }
+  }
+}
+
 TEST_CASE("quantile sketch: one and two values, coarser alpha", "[agg]") {
   QuantileSketch one(0.05);
   one.Add(-3.25);
