@@ -161,8 +161,10 @@ const ProgramSpec& MqPubSpec() {
          "and with "
          "--mandatory lines nobody would receive; mq-pub itself refuses lines "
          "larger "
-         "than the broker accepts. They are counted and the first refusals "
-         "reported."},
+         "than the broker accepts. They are counted; the first 3 refused batches "
+         "are reported in full, the rest in one line at the end (how many more "
+         "lines and batches, and the last reason), and the summary gives the "
+         "exact totals."},
         {kExitTimeout,
          "Confirmations did not arrive within --timeout. The lines confirmed "
          "and not "

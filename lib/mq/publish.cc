@@ -160,10 +160,14 @@ class Publisher {
         inflight_.pop_front();
         res_->confirmed += c.count - c.refused.size();
         res_->refused += c.refused.size();
-        if (!c.refused.empty() && refusals_shown_ < 3) {
+        if (!c.refused.empty() && refusals_shown_ < kRefusalsShown) {
           ++refusals_shown_;
           reporter_->Error(fmt::format("the broker refused {} of {} lines (sequence numbers from {}): {}",
                                        c.refused.size(), c.count, c.first_seq + c.refused.front(), c.reason));
+        } else if (!c.refused.empty()) {
+          ++hidden_batches_;
+          hidden_lines_ += c.refused.size();
+          last_hidden_reason_ = c.reason;
         }
         return true;
       }
@@ -191,7 +195,22 @@ class Publisher {
   uint64_t next_seq_ = 1;
   std::deque<Inflight> inflight_;
   Status failure_;
+  // Refused batches: the first kRefusalsShown are reported in full, the
+  // rest counted and summarised once by ReportHiddenRefusals().
+  static constexpr int kRefusalsShown = 3;
   int refusals_shown_ = 0;
+  uint64_t hidden_batches_ = 0;
+  uint64_t hidden_lines_ = 0;
+  std::string last_hidden_reason_;
+
+ public:
+  // One line for the refused batches not reported in full (none: nothing).
+  void ReportHiddenRefusals() {
+    if (hidden_batches_ == 0) return;
+    reporter_->Error(fmt::format("the broker refused {} more line{} in {} more batch{}, not shown above (the last: {})",
+                                 hidden_lines_, hidden_lines_ == 1 ? "" : "s", hidden_batches_,
+                                 hidden_batches_ == 1 ? "" : "es", last_hidden_reason_));
+  }
 };
 
 stream::RecordReader::Options ReaderOptions(const PublishOptions& o) {
@@ -337,6 +356,7 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
   }
   records.FinishProgress(&progress);
   if (pub.failure().ok() && pub.SendBatch()) pub.Drain();
+  pub.ReportHiddenRefusals();
   if (pub.failure().ok()) {
     client->Bye("done");
   }
