@@ -28,9 +28,20 @@ const ProgramSpec& MqBrokerSpec() {
         "more than --subscriber-buffer waiting, the broker holds further publishes (unconfirmed) "
         "until it catches up, so publishers slow to the pace of the slowest subscriber. A "
         "subscriber that holds publishers back and acknowledges nothing for --stall-timeout is "
-        "disconnected with a message saying so (mq-sub exits with status 5). Queues live in memory: they "
-        "survive their consumers, not a broker restart, and at shutdown the broker says how many "
-        "messages it still held.\n"
+        "disconnected with a message saying so (mq-sub exits with status 5).\n"
+        "\n"
+        "Without --data-dir, queues live in memory only: they survive their consumers, not a broker "
+        "restart or crash, and at shutdown the broker says how many messages it still held (and "
+        "lost). With --data-dir DIR, named queues are durable: their declarations and bindings, "
+        "their messages and the acknowledgements go to an append-only log of checksummed records "
+        "in DIR (docs/storage.md), and a publish is confirmed only once its records are on disk "
+        "(fdatasync; one sync covers every publish that arrived while the previous one ran). A "
+        "restart, after a clean stop or kill -9, delivers exactly the messages that were not "
+        "acknowledged; those that had been delivered before are marked redelivered. A torn "
+        "record at the end of the log is cut off; a corrupt one elsewhere is reported with its "
+        "file and offset and skipped. When the disk is full or cannot be written, publishes to "
+        "queues are refused (mq-pub exits 6) and consumers are still served. Fan-out "
+        "subscriptions are at most once in both modes.\n"
         "\n"
         "The broker also speaks plain ZeroMQ: every message is forwarded on --sub-listen (XPUB) "
         "as [topic, payload] frames for any ZeroMQ SUB socket (subscribing by topic prefix; at "
@@ -86,18 +97,32 @@ const ProgramSpec& MqBrokerSpec() {
         {.long_name = "stall-timeout", .kind = ValueKind::kDuration, .value_name = "DUR",
          .help = "Disconnect a fan-out subscriber that holds publishers back and acknowledges nothing for DUR",
          .default_text = "10s"},
+        {.long_name = "data-dir", .kind = ValueKind::kFile, .value_name = "DIR",
+         .help = "Keep named queues in DIR, durable through restarts and crashes (created if missing; one broker per DIR)"},
+        {.long_name = "fsync", .kind = ValueKind::kChoice, .value_name = "MODE",
+         .help = "With --data-dir: when a publish is on disk before it is confirmed",
+         .details = "batch: one fdatasync covers every publish written while the previous one ran (group "
+                    "commit), confirmed after it. always: an fdatasync for each publish batch before its "
+                    "confirmation. never: no fdatasync at all; a crash of the machine (not of the broker) "
+                    "can lose confirmed messages: for tests and benchmarks only, unsafe.",
+         .default_text = "batch", .choices = {"batch", "always", "never"}},
+        {.long_name = "segment-size", .kind = ValueKind::kSize, .value_name = "SIZE",
+         .help = "With --data-dir: start a new log segment once one holds SIZE; drained segments are deleted",
+         .default_text = "64M"},
         {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
          .help = "Log clients connecting and leaving, and queues being declared"},
     };
     s.exit_codes = {
         {kExitOk, "Stopped by SIGINT or SIGTERM after telling every client."},
         {kExitUsage, "Usage error: bad option or endpoint."},
+        {kExitIo, "The --data-dir cannot be used: not creatable or writable, or locked by another mq-broker."},
         {kExitConnection, "An endpoint could not be bound (address in use, no permission)."},
     };
     s.examples = {
         {"Run a broker on the default loopback endpoints:", "mq-broker"},
         {"Accept clients from other machines, stats every minute:",
          "mq-broker --listen tcp://0.0.0.0:7750 --stats-interval 1m"},
+        {"Keep queues on disk, through restarts and crashes:", "mq-broker --data-dir /var/lib/govstream/mq"},
         {"Watch the depth of every queue:",
          "mq-sub --topic '$SYS.broker.stats' | stream-filter --map '.queues' true"},
     };

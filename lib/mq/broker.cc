@@ -17,6 +17,7 @@
 #include "mq/broker_fsm.h"
 #include "mq/protocol.h"
 #include "mq/queue.h"
+#include "mq/store.h"
 #include "mq/topic.h"
 #include "mq/transport.h"
 #include "time/timestamp.h"
@@ -75,6 +76,19 @@ struct Route {
   std::vector<Queue*> queues;
 };
 
+// A confirmation waiting for the store's sync to cover `pos`.
+struct PendingConfirm {
+  uint64_t peer_id;
+  proto::Confirm confirm;
+  uint64_t pos;
+};
+
+// A message whose durable records are written but not yet applied (Commit).
+struct Staged {
+  MessageRef message;
+  bool own;
+};
+
 }  // namespace
 
 class Broker::Impl {
@@ -120,6 +134,21 @@ class Broker::Impl {
   // it, or if `mandatory` and it has no target. `own`: the broker's own
   // $SYS message, not counted in messages_in or unroutable.
   bool Route1(MessageRef m, bool mandatory, std::string* why, bool own = false);
+  // With a store: Stage() checks and reserves room like Route1 and appends
+  // the message's records for its durable queues; Commit() writes them and
+  // then stores every staged message (or, if the write failed, none, and
+  // returns why). Store1() is one message staged and committed.
+  bool Stage(MessageRef m, bool mandatory, std::string* why, bool own);
+  Status Commit();
+  bool Store1(MessageRef m, bool mandatory, std::string* why, bool own = false);
+  // Durable start: opens the store and rebuilds the queues from it.
+  Status Recover();
+  Queue* DeclareQueue(const std::string& name);
+  void PersistBindings(Queue* q);
+  // Sends the confirmation now, or once the store's sync covers `pos`.
+  void Confirm(Peer* p, proto::Confirm c, uint64_t pos);
+  void ReleaseConfirms();
+  void ReportStore(const Status& s);
   void FlushDeliveries();
   void FlushSubscriber(Peer* p);
   void FlushQueue(Queue* q);
@@ -174,9 +203,22 @@ class Broker::Impl {
   std::vector<MessageRef> hold_;
   std::vector<Queue::Taken> taken_;
   expr::Arena arena_;
+  // The durable store (data_dir), and what waits on it.
+  std::unique_ptr<Store> store_;
+  std::vector<Staged> staged_;
+  std::vector<uint64_t> staged_seqs_;  // per staged message, one per durable queue of its route
+  std::deque<PendingConfirm> confirms_;
+  int64_t recovery_ms_ = 0;
+  uint64_t recovered_ = 0, corrupt_records_ = 0;
+  uint64_t prev_fsyncs_ = 0, prev_records_synced_ = 0;
+  bool store_failing_ = false;  // reported once per failing stretch
 };
 
 Status Broker::Impl::Open() {
+  if (!options_.data_dir.empty()) {
+    Status r = Recover();  // first: a locked or unreadable directory binds no port
+    if (!r.ok()) return r;
+  }
   router_ = std::make_unique<Socket>(&ctx_, Socket::Type::kRouter);
   router_->SetRouterMandatory();
   router_->SetSendHwm(0);  // bounded by the protocol: credit and publisher windows
@@ -206,6 +248,106 @@ Status Broker::Impl::Open() {
   if (!(s = open(&sub_in_, Socket::Type::kSub, options_.pub_listen, "plain-pub")).ok()) return s;
   if (!(s = open(&pull_in_, Socket::Type::kPull, options_.push_listen, "plain-push")).ok()) return s;
   return Status::Ok();
+}
+
+Queue* Broker::Impl::DeclareQueue(const std::string& name) {
+  auto it = queues_.find(name);
+  if (it != queues_.end()) return it->second.get();
+  auto q = std::make_unique<Queue>(name, Queue::Limits{options_.max_queue_bytes, options_.max_queue_messages});
+  if (store_) q->set_store_id(store_->PutQueue(name, {}));
+  if (options_.verbose) reporter_->Error(fmt::format("queue '{}' declared", name));
+  routes_.clear();
+  return queues_.emplace(name, std::move(q)).first->second.get();
+}
+
+void Broker::Impl::PersistBindings(Queue* q) {
+  if (!store_) return;
+  std::vector<std::string> texts;
+  for (const Pattern& b : q->bindings()) texts.push_back(b.text());
+  store_->PutQueue(q->name(), texts);
+}
+
+Status Broker::Impl::Recover() {
+  StoreOptions so{.dir = options_.data_dir, .fsync = options_.fsync, .segment_bytes = options_.segment_bytes};
+  Recovery rec;
+  Status s = Store::Open(so, reporter_, &store_, &rec);
+  if (!s.ok()) return s;
+  absl::flat_hash_map<uint32_t, Queue*> by_id;
+  for (const Recovery::QueueDef& d : rec.queues) {
+    auto q = std::make_unique<Queue>(d.name, Queue::Limits{options_.max_queue_bytes, options_.max_queue_messages});
+    q->set_store_id(d.id);
+    for (const std::string& text : d.bindings) {
+      Pattern pat;
+      Status ps = Pattern::Parse(text, &pat);
+      if (!ps.ok()) {
+        reporter_->Error(fmt::format("queue '{}': stored binding '{}' is not a valid pattern ({}); dropped", d.name,
+                                     text, ps.message()));
+        continue;
+      }
+      q->Bind(pat);
+    }
+    by_id[d.id] = q.get();
+    queues_[d.name] = std::move(q);
+  }
+  uint64_t bytes = 0;
+  for (Recovery::Message& m : rec.messages) {
+    Queue* q = by_id[m.queue_id];
+    bytes += m.message->bytes();
+    uint32_t rb = static_cast<uint32_t>(std::min<uint64_t>(Store::RecordBytes(*m.message), UINT32_MAX));
+    q->Push(std::move(m.message), m.seq, m.redelivered, rb);
+  }
+  recovered_ = rec.messages.size();
+  recovery_ms_ = rec.elapsed_ms;
+  corrupt_records_ = rec.corrupt_records;
+  reporter_->Error(fmt::format("recovered {} message{} in {} queue{} from {} in {} ms ({} bytes of payload and "
+                               "topics; {} segment{} scanned, {} corrupt record{} skipped)",
+                               recovered_, recovered_ == 1 ? "" : "s", queues_.size(), queues_.size() == 1 ? "" : "s",
+                               options_.data_dir, recovery_ms_, bytes, rec.segments, rec.segments == 1 ? "" : "s",
+                               rec.corrupt_records, rec.corrupt_records == 1 ? "" : "s"));
+  return Status::Ok();
+}
+
+void Broker::Impl::ReportStore(const Status& s) {
+  if (s.ok()) {
+    if (store_failing_) reporter_->Error("writing to " + options_.data_dir + " works again; publishes are accepted");
+    store_failing_ = false;
+    return;
+  }
+  if (!store_failing_) {
+    reporter_->Error(s.message() + "; publishes to durable queues are refused until it can be written (consumers "
+                                   "are still served what the broker holds)");
+  }
+  store_failing_ = true;
+}
+
+void Broker::Impl::Confirm(Peer* p, proto::Confirm c, uint64_t pos) {
+  if (confirms_.empty() && (pos == 0 || store_->synced() >= pos)) {
+    SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
+    return;
+  }
+  confirms_.push_back({p->id, std::move(c), pos});
+}
+
+void Broker::Impl::ReleaseConfirms() {
+  if (confirms_.empty()) return;
+  const uint64_t synced = store_->synced();
+  const Status error = store_->sync_error();
+  while (!confirms_.empty()) {
+    PendingConfirm& pc = confirms_.front();
+    if (pc.pos > synced) {
+      if (error.ok()) break;
+      // The sync failed: what it should have covered is not known to be on
+      // disk, so none of it is confirmed.
+      pc.confirm.refused.clear();
+      for (uint32_t i = 0; i < pc.confirm.count; ++i) pc.confirm.refused.push_back(i);
+      pc.confirm.reason = "not stored: " + error.message();
+      refused_ += pc.confirm.count;
+    }
+    auto it = peers_by_id_.find(pc.peer_id);
+    if (it != peers_by_id_.end()) SendTo(it->second, proto::Command::kConfirm, proto::EncodeConfirm(pc.confirm));
+    confirms_.pop_front();
+  }
+  if (!error.ok()) ReportStore(error);
 }
 
 void Broker::Impl::Problem(uint64_t* counter, const std::string& message) {
@@ -393,6 +535,7 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
   c.count = static_cast<uint32_t>(b.messages.size());
   std::string first_reason;
   int64_t now_ns = NowNs();
+  std::vector<uint32_t> staged;  // indexes of the messages Commit() applies or refuses
   for (size_t i = 0; i < b.messages.size(); ++i) {
     const proto::Message& m = b.messages[i];
     std::string why;
@@ -408,13 +551,105 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
       sm->seq = b.first_seq + i;
       sm->ts_us = b.ts_us;
       sm->received_ns = now_ns;
-      if (Route1(std::move(sm), (b.flags & proto::kPublishMandatory) != 0, &why)) continue;
+      const bool mandatory = (b.flags & proto::kPublishMandatory) != 0;
+      if (store_ ? Stage(std::move(sm), mandatory, &why, false) : Route1(std::move(sm), mandatory, &why)) {
+        if (store_) staged.push_back(static_cast<uint32_t>(i));
+        continue;
+      }
     }
     c.refused.push_back(static_cast<uint32_t>(i));
     if (first_reason.empty()) first_reason = why;
   }
+  uint64_t pos = 0;
+  if (store_) {
+    const bool durable = !staged_seqs_.empty();
+    Status s = Commit();
+    if (!s.ok()) {
+      c.refused.insert(c.refused.end(), staged.begin(), staged.end());
+      std::sort(c.refused.begin(), c.refused.end());
+      if (first_reason.empty()) first_reason = "not stored: " + s.message();
+    } else if (durable && store_->fsync_mode() == FsyncMode::kBatch) {
+      pos = store_->written();
+    }
+  }
   c.reason = first_reason;
-  SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
+  if (store_) {
+    Confirm(p, std::move(c), pos);
+  } else {
+    SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
+  }
+}
+
+bool Broker::Impl::Stage(MessageRef m, bool mandatory, std::string* why, bool own) {
+  const Route& r = RouteFor(m->topic);
+  if (r.queues.empty() && r.subscribers.empty()) {
+    if (!own) ++unroutable_;
+    if (mandatory) {
+      ++refused_;
+      *why = "no queue or subscriber matches topic '" + m->topic + "' (--mandatory)";
+      return false;
+    }
+  }
+  for (Queue* q : r.queues) {
+    if (!q->HasRoom(m->bytes(), why)) {
+      ++refused_;
+      return false;
+    }
+  }
+  for (Queue* q : r.queues) {
+    q->Reserve(m->bytes());
+    staged_seqs_.push_back(store_->AppendMessage(q->store_id(), *m));
+  }
+  staged_.push_back({std::move(m), own});
+  return true;
+}
+
+Status Broker::Impl::Commit() {
+  Status s;
+  if (!staged_seqs_.empty()) {
+    s = store_->Write();
+    if (s.ok()) s = store_->Sync();
+    ReportStore(s);
+  }
+  size_t k = 0;
+  for (Staged& st : staged_) {
+    const Route& r = RouteFor(st.message->topic);  // the same route Stage() saw: nothing changed in between
+    const uint32_t record_bytes =
+        static_cast<uint32_t>(std::min<uint64_t>(Store::RecordBytes(*st.message), UINT32_MAX));
+    for (Queue* q : r.queues) {
+      q->Unreserve(st.message->bytes());
+      if (s.ok()) {
+        q->Push(st.message, staged_seqs_[k], false, record_bytes);
+        dirty_queues_.push_back(q);
+      }
+      ++k;
+    }
+    if (!s.ok()) {
+      ++refused_;
+      continue;
+    }
+    if (!st.own) ++messages_in_;
+    for (Peer* sub : r.subscribers) {
+      sub->pending_bytes += st.message->bytes();
+      sub->pending.push_back(st.message);
+      if (!sub->dirty) {
+        sub->dirty = true;
+        dirty_peers_.push_back(sub);
+      }
+    }
+    ForwardToXPub(*st.message);
+  }
+  staged_.clear();
+  staged_seqs_.clear();
+  return s;
+}
+
+bool Broker::Impl::Store1(MessageRef m, bool mandatory, std::string* why, bool own) {
+  if (!store_) return Route1(std::move(m), mandatory, why, own);
+  if (!Stage(std::move(m), mandatory, why, own)) return false;
+  Status s = Commit();
+  if (!s.ok()) *why = "not stored: " + s.message();
+  return s.ok();
 }
 
 bool Broker::Impl::Route1(MessageRef m, bool mandatory, std::string* why, bool own) {
@@ -504,20 +739,14 @@ void Broker::Impl::Subscribe(Peer* p, const proto::Subscribe& s) {
 }
 
 void Broker::Impl::Consume(Peer* p, const proto::Subscribe& s) {
-  std::string name(s.queue);
-  auto it = queues_.find(name);
-  if (it == queues_.end()) {
-    it = queues_.emplace(name, std::make_unique<Queue>(name, Queue::Limits{options_.max_queue_bytes,
-                                                                           options_.max_queue_messages}))
-             .first;
-    if (options_.verbose) reporter_->Error(fmt::format("queue '{}' declared", name));
-  }
-  Queue* q = it->second.get();
+  Queue* q = DeclareQueue(std::string(s.queue));
+  bool bound = false;
   for (std::string_view text : s.patterns) {
     Pattern pat;
     (void)Pattern::Parse(text, &pat);
-    q->Bind(pat);
+    bound = q->Bind(pat) || bound;
   }
+  if (bound) PersistBindings(q);
   if (s.prefetch == 0) {  // declare and bind only
     routes_.clear();
     proto::Subscribed ok;
@@ -541,7 +770,10 @@ void Broker::Impl::AckFrom(Peer* p, const proto::Ack& a) {
   p->last_ack_ms = NowMs();
   p->credit = static_cast<uint32_t>(std::min<uint64_t>(uint64_t{p->credit} + a.credit, p->prefetch));
   if (p->queue) {
-    for (uint64_t tag : a.tags) p->queue->Ack(p->id, tag);  // an unknown tag (already requeued) is harmless
+    for (uint64_t tag : a.tags) {
+      uint64_t seq = 0;  // an unknown tag (already requeued) is harmless
+      if (p->queue->Ack(p->id, tag, &seq) && seq != 0) store_->AppendAck(seq);
+    }
     dirty_queues_.push_back(p->queue);
   } else if (!p->dirty) {
     p->dirty = true;
@@ -650,13 +882,16 @@ void Broker::Impl::FlushQueue(Queue* q) {
       q->Take(p->id, std::min<size_t>(p->credit, share), kMaxDeliverBytes, &taken);
       batch.clear();
       size_t bytes = 0;
+      uint64_t through = 0;
       for (const Queue::Taken& t : taken) {
+        through = std::max(through, t.store_seq);
         const StoredMessage& m = *t.message;
         batch.push_back({.tag = t.tag, .redelivered = t.redelivered, .publisher = *m.publisher, .seq = m.seq,
                          .ts_us = m.ts_us, .topic = m.topic, .payload = m.payload});
         bytes += proto::DeliveryBytes(batch.back());
         if (!t.redelivered) latency_ms_.Add(static_cast<double>(now_ns - m.received_ns) / 1e6);
       }
+      if (through != 0) store_->AppendDelivered(q->store_id(), through);
       if (!batch.empty() && SendDeliver(p, batch, bytes)) progress = true;
     }
   }
@@ -714,7 +949,7 @@ void Broker::Impl::OnForeignMessage(const Frames& f, const std::shared_ptr<const
   sm->ts_us = WallUs();
   sm->received_ns = NowNs();
   std::string why;
-  if (!Route1(std::move(sm), false, &why)) {
+  if (!Store1(std::move(sm), false, &why)) {
     Problem(&foreign_rejected_, "refused a message " + where + ": " + why);
   }
 }
@@ -821,13 +1056,31 @@ void Broker::Impl::PublishStats(int64_t now) {
     Queue::Counters& prev = prev_queue_[name];
     j += fmt::format(
         "{}\"{}\":{{\"depth\":{},\"unacked\":{},\"bytes\":{},\"consumers\":{},\"in_per_sec\":{},\"out_per_sec\":{},"
-        "\"in\":{},\"out\":{},\"acked\":{},\"redeliveries\":{},\"refusals\":{}}}",
+        "\"in\":{},\"out\":{},\"acked\":{},\"redeliveries\":{},\"refusals\":{},\"disk_bytes\":{}}}",
         first ? "" : ",", io::JsonEscape(name), q->ready(), q->unacked(), q->bytes(), q->consumers().size(),
-        rate(c.in, prev.in), rate(c.out, prev.out), c.in, c.out, c.acked, c.redelivered, c.refused);
+        rate(c.in, prev.in), rate(c.out, prev.out), c.in, c.out, c.acked, c.redelivered, c.refused,
+        q->disk_bytes());
     prev = c;
     first = false;
   }
-  j += "}}";
+  j += "}";
+  if (store_) {
+    StoreStats st = store_->stats();
+    const uint64_t fsyncs = st.fsyncs - prev_fsyncs_, records = st.records_synced - prev_records_synced_;
+    j += fmt::format(
+        ",\"store\":{{\"dir\":\"{}\",\"fsync\":\"{}\",\"disk_bytes\":{},\"segments\":{},\"fsyncs\":{},"
+        "\"fsyncs_per_sec\":{},\"records_per_fsync\":{},\"recovery_ms\":{},\"recovered\":{},"
+        "\"corrupt_records\":{},\"write_failures\":{},\"waiting_confirms\":{}}}",
+        io::JsonEscape(options_.data_dir), FsyncModeName(options_.fsync), st.disk_bytes, st.segments, st.fsyncs,
+        rate(st.fsyncs, prev_fsyncs_),
+        fsyncs == 0 ? std::string("null") : fmt::format("{:.1f}", static_cast<double>(records) / fsyncs),
+        recovery_ms_, recovered_, corrupt_records_, st.write_failures, confirms_.size());
+    prev_fsyncs_ = st.fsyncs;
+    prev_records_synced_ = st.records_synced;
+  } else {
+    j += ",\"store\":null";
+  }
+  j += "}";
   prev_in_ = messages_in_;
   prev_delivered_ = delivered_;
   latency_ms_ = agg::QuantileSketch();
@@ -841,7 +1094,7 @@ void Broker::Impl::PublishStats(int64_t now) {
   sm->ts_us = WallUs();
   sm->received_ns = NowNs();
   std::string why;
-  if (!Route1(std::move(sm), false, &why, /*own=*/true)) {
+  if (!Store1(std::move(sm), false, &why, /*own=*/true)) {
     Problem(&refused_, "could not store $SYS.broker.stats: " + why);
   }
 }
@@ -853,6 +1106,7 @@ Status Broker::Impl::Run() {
   if (sub_in_) items.push_back({sub_in_.get()});
   if (pull_in_) items.push_back({pull_in_.get()});
   if (monitor_) items.push_back({monitor_.get()});
+  if (store_ && store_->wake_fd() >= 0) items.push_back({.socket = nullptr, .fd = store_->wake_fd()});
   Frames frames;
   int64_t next_check = NowMs() + options_.heartbeat_ms / 2;
   int64_t next_stats = options_.stats_interval_ms > 0 ? NowMs() + options_.stats_interval_ms : INT64_MAX;
@@ -862,6 +1116,10 @@ Status Broker::Impl::Run() {
     if (Poll(&items, wait)) {
       for (PollEntry& e : items) {
         if (!e.readable) continue;
+        if (!e.socket) {  // the store's syncer: confirmations may go out
+          store_->OnWake();
+          continue;
+        }
         for (size_t n = 0; n < kDrainPerPoll && e.socket->Recv(&frames); ++n) {
           if (e.socket == router_.get()) {
             OnClientMessage(frames);
@@ -879,6 +1137,10 @@ Status Broker::Impl::Run() {
     }
     FlushDeliveries();
     ReleaseParked();
+    if (store_) {
+      if (store_->HasPending()) ReportStore(store_->Write());  // acknowledgements, delivery marks
+      ReleaseConfirms();
+    }
     now = NowMs();
     if (now >= next_check) {
       CheckPeers(now);
@@ -891,7 +1153,13 @@ Status Broker::Impl::Run() {
       FlushDeliveries();
     }
   }
-  // Orderly stop: tell every client, say what was still queued.
+  // Orderly stop: confirm what is stored, tell every client, say what was
+  // still queued.
+  if (store_) {
+    Status s = store_->WriteAndSync(10000);
+    if (!s.ok()) reporter_->Error(s.message());
+    ReleaseConfirms();
+  }
   std::vector<Peer*> all;
   for (auto& [id, p] : peers_) all.push_back(p.get());
   for (Peer* p : all) Close(p, "broker shutting down", true);
@@ -903,12 +1171,18 @@ Status Broker::Impl::Run() {
     unacked += q->unacked();
     nonempty += (q->ready() + q->unacked()) > 0;
   }
-  if (ready + unacked > 0) {
+  if (ready + unacked > 0 && store_) {
+    reporter_->Error(fmt::format("shutting down with {} message{} in {} queue{} ({} waiting for a consumer, {} "
+                                 "delivered but not acknowledged), stored in {}: they are delivered after a restart",
+                                 ready + unacked, ready + unacked == 1 ? "" : "s", nonempty, nonempty == 1 ? "" : "s",
+                                 ready, unacked, options_.data_dir));
+  } else if (ready + unacked > 0) {
     reporter_->Error(fmt::format("shutting down with {} message{} in {} queue{} ({} waiting for a consumer, {} "
                                  "delivered but not acknowledged); queues are kept in memory only, so these are lost",
                                  ready + unacked, ready + unacked == 1 ? "" : "s", nonempty, nonempty == 1 ? "" : "s",
                                  ready, unacked));
   }
+  store_.reset();
   return Status::Ok();
 }
 

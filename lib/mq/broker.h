@@ -14,8 +14,15 @@
 // the pace of the slowest subscriber and nothing is dropped. A subscriber
 // that holds publishers back and acknowledges nothing for stall_timeout_ms
 // is disconnected with a BYE saying so: one stuck reader cannot stop the
-// others for ever. Queues live in memory only: they outlive their
-// consumers, not the broker.
+// others for ever.
+//
+// Without data_dir, queues live in memory only: they outlive their
+// consumers, not the broker. With data_dir, named queues are durable
+// (mq/store.h): their declarations, messages and acknowledgements go to an
+// append-only log, a publish is confirmed only once its records are on disk
+// (group commit, FsyncMode), and Create() recovers the queues and their
+// unacknowledged messages. A failed write refuses the publishes it held.
+// Fan-out subscriptions stay at most once.
 //
 // Failure: Create() returns Connection when an endpoint cannot be bound.
 // Run() returns OK after SIGINT/SIGTERM (io/signals.h), having told every
@@ -30,6 +37,7 @@
 
 #include "base/status.h"
 #include "io/report.h"
+#include "mq/store.h"
 
 namespace govstream::mq {
 
@@ -46,6 +54,9 @@ struct BrokerOptions {
   uint64_t subscriber_buffer_bytes = 16u << 20;
   int64_t stall_timeout_ms = 10000;
   bool verbose = false;                              // log peers joining and leaving
+  std::string data_dir;                              // durable queues when set
+  FsyncMode fsync = FsyncMode::kBatch;
+  uint64_t segment_bytes = 64ull << 20;
 };
 
 class Broker {

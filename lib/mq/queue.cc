@@ -4,11 +4,12 @@
 
 namespace govstream::mq {
 
-void Queue::Bind(const Pattern& p) {
+bool Queue::Bind(const Pattern& p) {
   for (const Pattern& b : bindings_) {
-    if (b.text() == p.text()) return;
+    if (b.text() == p.text()) return false;
   }
   bindings_.push_back(p);
+  return true;
 }
 
 bool Queue::Matches(std::string_view topic) const {
@@ -19,12 +20,13 @@ bool Queue::Matches(std::string_view topic) const {
 }
 
 bool Queue::HasRoom(size_t bytes, std::string* why) {
-  uint64_t messages = ready_.size() + unacked_count_;
+  uint64_t messages = ready_.size() + unacked_count_ + reserved_messages_;
+  uint64_t held = bytes_ + reserved_bytes_;
   if (limits_.max_messages != 0 && messages + 1 > limits_.max_messages) {
     *why = "queue '" + name_ + "' is full: " + std::to_string(messages) + " messages (--max-queue-messages " +
            std::to_string(limits_.max_messages) + ")";
-  } else if (limits_.max_bytes != 0 && bytes_ + bytes > limits_.max_bytes) {
-    *why = "queue '" + name_ + "' is full: " + std::to_string(bytes_) + " bytes (--max-queue-bytes " +
+  } else if (limits_.max_bytes != 0 && held + bytes > limits_.max_bytes) {
+    *why = "queue '" + name_ + "' is full: " + std::to_string(held) + " bytes (--max-queue-bytes " +
            std::to_string(limits_.max_bytes) + ")";
   } else {
     return true;
@@ -33,10 +35,21 @@ bool Queue::HasRoom(size_t bytes, std::string* why) {
   return false;
 }
 
-void Queue::Push(MessageRef m) {
+void Queue::Reserve(size_t bytes) {
+  reserved_bytes_ += bytes;
+  ++reserved_messages_;
+}
+
+void Queue::Unreserve(size_t bytes) {
+  reserved_bytes_ -= bytes;
+  --reserved_messages_;
+}
+
+void Queue::Push(MessageRef m, uint64_t store_seq, bool redelivered, uint32_t record_bytes) {
   bytes_ += m->bytes();
+  disk_bytes_ += record_bytes;
   ++counters_.in;
-  ready_.push_back(Entry{std::move(m), false});
+  ready_.push_back(Entry{std::move(m), redelivered, record_bytes, store_seq});
 }
 
 void Queue::AddConsumer(uint64_t consumer) {
@@ -67,7 +80,7 @@ void Queue::Take(uint64_t consumer, size_t max_n, size_t max_bytes, std::vector<
     if (bytes > 0 && bytes + b > max_bytes) break;
     bytes += b;
     uint64_t tag = next_tag_++;
-    out->push_back(Taken{tag, e.redelivered, e.message});
+    out->push_back(Taken{tag, e.redelivered, e.message, e.store_seq});
     mine.emplace(tag, std::move(e));
     ready_.pop_front();
     ++unacked_count_;
@@ -76,12 +89,14 @@ void Queue::Take(uint64_t consumer, size_t max_n, size_t max_bytes, std::vector<
   }
 }
 
-bool Queue::Ack(uint64_t consumer, uint64_t tag) {
+bool Queue::Ack(uint64_t consumer, uint64_t tag, uint64_t* store_seq) {
   auto it = unacked_.find(consumer);
   if (it == unacked_.end()) return false;
   auto e = it->second.find(tag);
   if (e == it->second.end()) return false;
   bytes_ -= e->second.message->bytes();
+  disk_bytes_ -= e->second.record_bytes;
+  if (store_seq) *store_seq = e->second.store_seq;
   it->second.erase(e);
   --unacked_count_;
   ++counters_.acked;

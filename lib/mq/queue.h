@@ -47,6 +47,7 @@ class Queue {
     uint64_t tag;
     bool redelivered;
     MessageRef message;
+    uint64_t store_seq;  // its record in the durable store (0: in memory only)
   };
   // Cumulative counters, for $SYS stats.
   struct Counters {
@@ -60,15 +61,25 @@ class Queue {
   Queue(std::string name, Limits limits) : name_(std::move(name)), limits_(limits) {}
 
   const std::string& name() const { return name_; }
-  // Adds a binding; binding the same pattern twice is a no-op.
-  void Bind(const Pattern& p);
+  // The queue's id in the durable store (0: in memory only).
+  uint32_t store_id() const { return store_id_; }
+  void set_store_id(uint32_t id) { store_id_ = id; }
+  // Adds a binding; binding the same pattern twice is a no-op (false).
+  bool Bind(const Pattern& p);
   const std::vector<Pattern>& bindings() const { return bindings_; }
   bool Matches(std::string_view topic) const;
 
   // Whether one more message of `bytes` fits under the limits. When it does
   // not, *why says which limit (and the refusal is counted).
   bool HasRoom(size_t bytes, std::string* why);
-  void Push(MessageRef m);
+  // Holds room for a message about to be pushed (HasRoom() counts it), or
+  // gives it back.
+  void Reserve(size_t bytes);
+  void Unreserve(size_t bytes);
+  // `store_seq`: the message's record in the durable store (0: none);
+  // `redelivered`: delivered before (by a broker before a restart).
+  // `record_bytes`: its record's size on disk (counted in disk_bytes()).
+  void Push(MessageRef m, uint64_t store_seq = 0, bool redelivered = false, uint32_t record_bytes = 0);
 
   void AddConsumer(uint64_t consumer);
   // Returns the consumer's unacknowledged messages to the front of the ready
@@ -82,18 +93,22 @@ class Queue {
   // Moves up to max_n ready messages (and at least one, if any is ready,
   // even above max_bytes) to the consumer's unacknowledged set.
   void Take(uint64_t consumer, size_t max_n, size_t max_bytes, std::vector<Taken>* out);
-  // False if the tag is not outstanding for this consumer.
-  bool Ack(uint64_t consumer, uint64_t tag);
+  // False if the tag is not outstanding for this consumer. *store_seq (if
+  // given) is set to the message's store_seq.
+  bool Ack(uint64_t consumer, uint64_t tag, uint64_t* store_seq = nullptr);
 
   size_t ready() const { return ready_.size(); }
   size_t unacked() const { return unacked_count_; }
   uint64_t bytes() const { return bytes_; }
+  uint64_t disk_bytes() const { return disk_bytes_; }  // records of messages not yet acknowledged
   const Counters& counters() const { return counters_; }
 
  private:
   struct Entry {
     MessageRef message;
     bool redelivered = false;
+    uint32_t record_bytes = 0;
+    uint64_t store_seq = 0;
   };
   std::string name_;
   Limits limits_;
@@ -104,6 +119,9 @@ class Queue {
   size_t unacked_count_ = 0;
   size_t round_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t disk_bytes_ = 0;
+  uint64_t reserved_bytes_ = 0, reserved_messages_ = 0;
+  uint32_t store_id_ = 0;
   uint64_t next_tag_ = 1;
   Counters counters_;
 };

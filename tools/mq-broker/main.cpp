@@ -49,6 +49,16 @@ int main(int argc, char** argv) {
   o.stall_timeout_ms = args.duration_ms("stall-timeout", o.stall_timeout_ms);
   if (o.stall_timeout_ms <= 0) return Usage("--stall-timeout must be greater than 0");
   o.verbose = args.flag("verbose");
+  if (auto v = args.str("data-dir")) {
+    o.data_dir = *v;
+    if (o.data_dir.empty()) return Usage("--data-dir: empty path");
+  }
+  if (auto v = args.str("fsync")) {
+    if (!gs::mq::ParseFsyncMode(*v, &o.fsync)) return Usage("--fsync must be batch, always or never");
+    if (o.data_dir.empty()) return Usage("--fsync needs --data-dir");
+  }
+  o.segment_bytes = args.count("segment-size", o.segment_bytes);
+  if (o.segment_bytes < 4096) return Usage("--segment-size must be at least 4K");
   if (o.heartbeat_ms <= 0) return Usage("--heartbeat must be greater than 0");
   if (o.stats_interval_ms <= 0) return Usage("--stats-interval must be greater than 0");
   if (o.max_message_bytes == 0 || o.max_message_bytes > (1ull << 30)) {
@@ -62,7 +72,7 @@ int main(int argc, char** argv) {
   gs::Status s = gs::mq::Broker::Create(o, &reporter, &broker);
   if (!s.ok()) {
     reporter.Error(s.message());
-    return gs::cli::kExitConnection;
+    return s.code() == gs::Status::Code::kIoError ? gs::cli::kExitIo : gs::cli::kExitConnection;
   }
   std::string listening;
   for (const std::string& e : broker->Endpoints()) listening += (listening.empty() ? "" : ", ") + e;
