@@ -891,7 +891,12 @@ void Broker::Impl::FlushQueue(Queue* q) {
         bytes += proto::DeliveryBytes(batch.back());
         if (!t.redelivered) latency_ms_.Add(static_cast<double>(now_ns - m.received_ns) / 1e6);
       }
-      if (through != 0) store_->AppendDelivered(q->store_id(), through);
+      if (through != 0) {
+        // On disk (in the page cache, which survives the broker) before the
+        // consumer can see them: a restart then marks them redelivered.
+        store_->AppendDelivered(q->store_id(), through);
+        ReportStore(store_->Write());
+      }
       if (!batch.empty() && SendDeliver(p, batch, bytes)) progress = true;
     }
   }

@@ -800,20 +800,4 @@ StoreStats Store::stats() const {
   return s;
 }
 
-size_t ScanSegmentForTest(std::string_view bytes) {
-  size_t n = 0;
-  ScanSegment(bytes, true, [&](const RawRecord& r) {
-    BodyReader br(r.body);
-    if (r.type == kMessage) {
-      br.Int(4), br.Int(8), br.Int(8);
-      uint64_t plen = br.Int(2), tlen = br.Int(2);
-      br.Bytes(plen), br.Bytes(tlen);
-      if (!br.ok()) return false;
-    }
-    ++n;
-    return true;
-  });
-  return n;
-}
-
 }  // namespace govstream::mq

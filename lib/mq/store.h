@@ -166,10 +166,6 @@ class Store {
   Status inline_sync_error_;
 };
 
-// Parses the bytes of one segment file as recovery does, reporting nothing:
-// the fuzz target's entry point. Returns the number of valid records.
-size_t ScanSegmentForTest(std::string_view bytes);
-
 }  // namespace govstream::mq
 
 #endif  // GOVSTREAM_MQ_STORE_H_
