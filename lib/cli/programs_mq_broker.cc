@@ -78,7 +78,7 @@ const ProgramSpec& MqBrokerSpec() {
                     "goodbye: killed, or a frame over the size limit), slow_subscribers_disconnected, foreign_in, "
                     "foreign_rejected, xpub_subscriptions, xpub_forwarded, xpub_dropped, and queues: "
                     "per queue depth, unacked, bytes, consumers, in_per_sec, out_per_sec, in, out, "
-                    "acked, redeliveries, refusals. Subscribe with mq-sub --topic '$SYS.#'.",
+                    "acked, redeliveries, refusals, disk_bytes and spilled (with --data-dir: the bytes of its unacknowledged records, and how many of its messages are on disk only). With --data-dir, store: dir, fsync, disk_bytes, segments, fsyncs, fsyncs_per_sec, records_per_fsync, recovery_ms, recovered, corrupt_records, write_failures, waiting_confirms (null without). Subscribe with mq-sub --topic '$SYS.#'.",
          .default_text = "10s"},
         {.long_name = "heartbeat", .kind = ValueKind::kDuration, .value_name = "DUR",
          .help = "Heartbeat interval told to clients; a client silent for 3 intervals is gone",
@@ -108,6 +108,10 @@ const ProgramSpec& MqBrokerSpec() {
          .default_text = "batch", .choices = {"batch", "always", "never"}},
         {.long_name = "segment-size", .kind = ValueKind::kSize, .value_name = "SIZE",
          .help = "With --data-dir: start a new log segment once one holds SIZE; drained segments are deleted",
+         .default_text = "64M"},
+        {.long_name = "queue-memory", .kind = ValueKind::kSize, .value_name = "SIZE",
+         .help = "With --data-dir: most of one queue's messages held in memory; the rest of its backlog is read "
+                 "back from disk as it is delivered",
          .default_text = "64M"},
         {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
          .help = "Log clients connecting and leaving, and queues being declared"},

@@ -152,6 +152,9 @@ class Broker::Impl {
   void FlushDeliveries();
   void FlushSubscriber(Peer* p);
   void FlushQueue(Queue* q);
+  // Reads spilled messages of a durable queue back from the store while
+  // those in memory are under half its share.
+  void Refill(Queue* q);
   bool SendDeliver(Peer* p, const std::vector<proto::Delivery>& batch, size_t bytes);
   void ForwardToXPub(const StoredMessage& m);
   // Timers.
@@ -268,7 +271,10 @@ void Broker::Impl::PersistBindings(Queue* q) {
 }
 
 Status Broker::Impl::Recover() {
-  StoreOptions so{.dir = options_.data_dir, .fsync = options_.fsync, .segment_bytes = options_.segment_bytes};
+  StoreOptions so{.dir = options_.data_dir,
+                  .fsync = options_.fsync,
+                  .segment_bytes = options_.segment_bytes,
+                  .queue_memory = options_.queue_memory};
   Recovery rec;
   Status s = Store::Open(so, reporter_, &store_, &rec);
   if (!s.ok()) return s;
@@ -297,6 +303,13 @@ Status Broker::Impl::Recover() {
     q->Push(std::move(m.message), m.seq, m.redelivered, rb);
   }
   recovered_ = rec.messages.size();
+  for (const auto& [id, sp] : rec.spilled) {
+    auto qit = by_id.find(id);
+    if (qit == by_id.end()) continue;  // cannot happen: recovery names every queue
+    qit->second->Spill(sp.from_seq, sp.count, sp.bytes, sp.record_bytes);
+    recovered_ += sp.count;
+    bytes += sp.bytes;
+  }
   recovery_ms_ = rec.elapsed_ms;
   corrupt_records_ = rec.corrupt_records;
   reporter_->Error(fmt::format("recovered {} message{} in {} queue{} from {} in {} ms ({} bytes of payload and "
@@ -619,7 +632,13 @@ Status Broker::Impl::Commit() {
     for (Queue* q : r.queues) {
       q->Unreserve(st.message->bytes());
       if (s.ok()) {
-        q->Push(st.message, staged_seqs_[k], false, record_bytes);
+        // Over its memory share (or behind messages that are), a durable
+        // queue keeps the message on disk only.
+        if (q->spilled() > 0 || q->resident_bytes() + st.message->bytes() > options_.queue_memory) {
+          q->Spill(staged_seqs_[k], 1, st.message->bytes(), record_bytes);
+        } else {
+          q->Push(st.message, staged_seqs_[k], false, record_bytes);
+        }
         dirty_queues_.push_back(q);
       }
       ++k;
@@ -854,7 +873,27 @@ void Broker::Impl::FlushSubscriber(Peer* p) {
   }
 }
 
+void Broker::Impl::Refill(Queue* q) {
+  if (!store_ || q->spilled() == 0 || q->resident_bytes() >= options_.queue_memory / 2) return;
+  std::vector<Recovery::Message> got;
+  uint64_t next = 0;
+  Status s = store_->ReadQueue(q->store_id(), q->spill_from(), options_.queue_memory - q->resident_bytes(),
+                               q->spilled(), &got, &next);
+  for (Recovery::Message& m : got) {
+    uint32_t rb = static_cast<uint32_t>(std::min<uint64_t>(Store::RecordBytes(*m.message), UINT32_MAX));
+    q->Unspill(std::move(m.message), m.seq, m.redelivered, rb);
+  }
+  q->set_spill_from(next);
+  if (!s.ok() || got.empty()) {
+    reporter_->Error(fmt::format("queue '{}': {} message{} could not be read back from {}{}{}", q->name(),
+                                 q->spilled(), q->spilled() == 1 ? "" : "s", options_.data_dir,
+                                 s.ok() ? "" : ": ", s.message()));
+    q->DropSpilled();
+  }
+}
+
 void Broker::Impl::FlushQueue(Queue* q) {
+  Refill(q);
   std::vector<Queue::Taken>& taken = taken_;
   std::vector<proto::Delivery>& batch = batch_;
   int64_t now_ns = NowNs();
@@ -875,6 +914,7 @@ void Broker::Impl::FlushQueue(Queue* q) {
       if (p->state != PeerState::kGone && p->credit > 0) ready_peers.push_back(p);
     }
     if (ready_peers.empty()) break;
+    if (q->resident() == 0) Refill(q);
     const size_t share = std::max<size_t>(1, (q->ready() + ready_peers.size() - 1) / ready_peers.size());
     for (Peer* p : ready_peers) {
       if (p->state == PeerState::kGone || p->credit == 0 || q->ready() == 0) continue;
@@ -1061,10 +1101,10 @@ void Broker::Impl::PublishStats(int64_t now) {
     Queue::Counters& prev = prev_queue_[name];
     j += fmt::format(
         "{}\"{}\":{{\"depth\":{},\"unacked\":{},\"bytes\":{},\"consumers\":{},\"in_per_sec\":{},\"out_per_sec\":{},"
-        "\"in\":{},\"out\":{},\"acked\":{},\"redeliveries\":{},\"refusals\":{},\"disk_bytes\":{}}}",
+        "\"in\":{},\"out\":{},\"acked\":{},\"redeliveries\":{},\"refusals\":{},\"disk_bytes\":{},\"spilled\":{}}}",
         first ? "" : ",", io::JsonEscape(name), q->ready(), q->unacked(), q->bytes(), q->consumers().size(),
         rate(c.in, prev.in), rate(c.out, prev.out), c.in, c.out, c.acked, c.redelivered, c.refused,
-        q->disk_bytes());
+        q->disk_bytes(), q->spilled());
     prev = c;
     first = false;
   }

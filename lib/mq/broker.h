@@ -22,6 +22,9 @@
 // append-only log, a publish is confirmed only once its records are on disk
 // (group commit, FsyncMode), and Create() recovers the queues and their
 // unacknowledged messages. A failed write refuses the publishes it held.
+// Memory stays bounded by queue_memory per durable queue: beyond it, a
+// queue's messages stay in the store only and are read back in order as
+// the ones in memory are delivered.
 // Fan-out subscriptions stay at most once.
 //
 // Failure: Create() returns Connection when an endpoint cannot be bound.
@@ -57,6 +60,7 @@ struct BrokerOptions {
   std::string data_dir;                              // durable queues when set
   FsyncMode fsync = FsyncMode::kBatch;
   uint64_t segment_bytes = 64ull << 20;
+  uint64_t queue_memory = 64ull << 20;  // per durable queue; the rest of its backlog stays on disk
 };
 
 class Broker {

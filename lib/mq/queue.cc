@@ -20,7 +20,7 @@ bool Queue::Matches(std::string_view topic) const {
 }
 
 bool Queue::HasRoom(size_t bytes, std::string* why) {
-  uint64_t messages = ready_.size() + unacked_count_ + reserved_messages_;
+  uint64_t messages = ready() + unacked_count_ + reserved_messages_;
   uint64_t held = bytes_ + reserved_bytes_;
   if (limits_.max_messages != 0 && messages + 1 > limits_.max_messages) {
     *why = "queue '" + name_ + "' is full: " + std::to_string(messages) + " messages (--max-queue-messages " +
@@ -48,8 +48,33 @@ void Queue::Unreserve(size_t bytes) {
 void Queue::Push(MessageRef m, uint64_t store_seq, bool redelivered, uint32_t record_bytes) {
   bytes_ += m->bytes();
   disk_bytes_ += record_bytes;
+  resident_bytes_ += m->bytes();
   ++counters_.in;
   ready_.push_back(Entry{std::move(m), redelivered, record_bytes, store_seq});
+}
+
+void Queue::Spill(uint64_t from_seq, uint64_t count, uint64_t bytes, uint64_t record_bytes) {
+  if (spilled_ == 0) spill_from_ = from_seq;
+  spilled_ += count;
+  spilled_bytes_ += bytes;
+  spilled_record_bytes_ += record_bytes;
+  bytes_ += bytes;
+  disk_bytes_ += record_bytes;
+  counters_.in += count;
+}
+
+void Queue::Unspill(MessageRef m, uint64_t store_seq, bool redelivered, uint32_t record_bytes) {
+  --spilled_;
+  spilled_bytes_ -= std::min<uint64_t>(spilled_bytes_, m->bytes());
+  spilled_record_bytes_ -= std::min<uint64_t>(spilled_record_bytes_, record_bytes);
+  resident_bytes_ += m->bytes();
+  ready_.push_back(Entry{std::move(m), redelivered, record_bytes, store_seq});
+}
+
+void Queue::DropSpilled() {
+  bytes_ -= std::min(bytes_, spilled_bytes_);
+  disk_bytes_ -= std::min(disk_bytes_, spilled_record_bytes_);
+  spilled_ = spilled_bytes_ = spilled_record_bytes_ = 0;
 }
 
 void Queue::AddConsumer(uint64_t consumer) {
@@ -65,6 +90,7 @@ void Queue::RemoveConsumer(uint64_t consumer) {
   std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto r = back.rbegin(); r != back.rend(); ++r) {
     r->second.redelivered = true;
+    resident_bytes_ += r->second.message->bytes();
     ready_.push_front(std::move(r->second));
   }
   unacked_count_ -= back.size();
@@ -81,6 +107,7 @@ void Queue::Take(uint64_t consumer, size_t max_n, size_t max_bytes, std::vector<
     bytes += b;
     uint64_t tag = next_tag_++;
     out->push_back(Taken{tag, e.redelivered, e.message, e.store_seq});
+    resident_bytes_ -= b;
     mine.emplace(tag, std::move(e));
     ready_.pop_front();
     ++unacked_count_;

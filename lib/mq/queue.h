@@ -81,6 +81,22 @@ class Queue {
   // `record_bytes`: its record's size on disk (counted in disk_bytes()).
   void Push(MessageRef m, uint64_t store_seq = 0, bool redelivered = false, uint32_t record_bytes = 0);
 
+  // Spilled messages: held by the queue (counted in ready(), bytes() and
+  // the limits) but left in the durable store, to be read back in order
+  // (Unspill) when the messages in memory run low. While any are spilled,
+  // the broker spills every new message too, so that order is kept.
+  // `from_seq`: the store sequence number of the first one (when none were).
+  void Spill(uint64_t from_seq, uint64_t count, uint64_t bytes, uint64_t record_bytes);
+  void Unspill(MessageRef m, uint64_t store_seq, bool redelivered, uint32_t record_bytes);
+  // Forgets the spilled messages that could not be read back (the caller
+  // reports them).
+  void DropSpilled();
+  uint64_t spilled() const { return spilled_; }
+  uint64_t spill_from() const { return spill_from_; }
+  void set_spill_from(uint64_t seq) { spill_from_ = seq; }
+  // Bytes of the ready messages held in memory.
+  uint64_t resident_bytes() const { return resident_bytes_; }
+
   void AddConsumer(uint64_t consumer);
   // Returns the consumer's unacknowledged messages to the front of the ready
   // list (marked redelivered) and forgets the consumer.
@@ -97,7 +113,8 @@ class Queue {
   // given) is set to the message's store_seq.
   bool Ack(uint64_t consumer, uint64_t tag, uint64_t* store_seq = nullptr);
 
-  size_t ready() const { return ready_.size(); }
+  size_t ready() const { return ready_.size() + spilled_; }
+  size_t resident() const { return ready_.size(); }
   size_t unacked() const { return unacked_count_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t disk_bytes() const { return disk_bytes_; }  // records of messages not yet acknowledged
@@ -120,6 +137,8 @@ class Queue {
   size_t round_ = 0;
   uint64_t bytes_ = 0;
   uint64_t disk_bytes_ = 0;
+  uint64_t spilled_ = 0, spilled_bytes_ = 0, spilled_record_bytes_ = 0, spill_from_ = 0;
+  uint64_t resident_bytes_ = 0;
   uint64_t reserved_bytes_ = 0, reserved_messages_ = 0;
   uint32_t store_id_ = 0;
   uint64_t next_tag_ = 1;

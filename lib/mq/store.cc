@@ -120,6 +120,40 @@ size_t NextRecord(std::string_view b, size_t pos) {
   return b.size();
 }
 
+struct DecodedMessage {
+  uint32_t queue_id = 0;
+  uint64_t publisher_seq = 0, ts_us = 0;
+  std::string_view publisher, topic, payload;
+};
+
+bool DecodeMessage(const RawRecord& r, DecodedMessage* m) {
+  BodyReader br(r.body);
+  m->queue_id = static_cast<uint32_t>(br.Int(4));
+  m->publisher_seq = br.Int(8);
+  m->ts_us = br.Int(8);
+  uint64_t plen = br.Int(2), tlen = br.Int(2);
+  m->publisher = br.Bytes(plen);
+  m->topic = br.Bytes(tlen);
+  m->payload = br.Rest();
+  return br.ok() && m->queue_id != 0;
+}
+
+using Publishers = absl::flat_hash_map<std::string, std::shared_ptr<const std::string>>;
+
+Recovery::Message Materialize(const DecodedMessage& d, uint64_t seq, bool redelivered, int64_t now_ns,
+                              Publishers* publishers) {
+  auto sm = std::make_shared<StoredMessage>();
+  sm->seq = d.publisher_seq;
+  sm->ts_us = d.ts_us;
+  sm->topic = std::string(d.topic);
+  sm->payload = std::string(d.payload);
+  auto& pub = (*publishers)[absl::string_view(d.publisher.data(), d.publisher.size())];
+  if (!pub) pub = std::make_shared<const std::string>(d.publisher);
+  sm->publisher = pub;
+  sm->received_ns = now_ns;
+  return Recovery::Message{.queue_id = d.queue_id, .seq = seq, .redelivered = redelivered, .message = std::move(sm)};
+}
+
 struct ScanResult {
   size_t valid_end = 0;  // after the last whole record
   std::vector<std::pair<size_t, size_t>> corrupt;  // offset, bytes skipped
@@ -401,14 +435,10 @@ Status Store::Recover(Recovery* rec) {
   std::sort(files.begin(), files.end());
 
   std::map<uint32_t, Recovery::QueueDef> defs;
-  absl::flat_hash_map<uint32_t, uint64_t> delivered;
-  absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> publishers;
-  std::vector<size_t> segment_of;  // per rec->messages entry
-  std::vector<bool> acked;
   std::string bytes;
-  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::steady_clock::now().time_since_epoch())
-                       .count();
+  // Pass 1: verify every record; gather the declarations, acknowledgements
+  // and delivery marks; cut a torn tail.
+  uint64_t last_message_seq = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     Segment seg;
     seg.first_seq = files[i].first;
@@ -417,7 +447,6 @@ Status Store::Recover(Recovery* rec) {
     Status s = ReadFile(seg.path, &bytes);
     if (!s.ok()) return s;
     rec->bytes += bytes.size();
-    const size_t seg_index = segments_.size();
     auto visit = [&](const RawRecord& r) {
       next_seq_ = std::max(next_seq_, r.seq + 1);
       BodyReader br(r.body);
@@ -433,43 +462,20 @@ Status Store::Recover(Recovery* rec) {
           return true;
         }
         case kMessage: {
-          Recovery::Message m;
-          auto sm = std::make_shared<StoredMessage>();
-          m.queue_id = static_cast<uint32_t>(br.Int(4));
-          sm->seq = br.Int(8);
-          sm->ts_us = br.Int(8);
-          uint64_t plen = br.Int(2), tlen = br.Int(2);
-          std::string_view publisher = br.Bytes(plen);
-          sm->topic = std::string(br.Bytes(tlen));
-          if (!br.ok()) return false;
-          sm->payload = std::string(br.Rest());
-          auto& pub = publishers[absl::string_view(publisher.data(), publisher.size())];
-          if (!pub) pub = std::make_shared<const std::string>(publisher);
-          sm->publisher = pub;
-          sm->received_ns = now_ns;
-          m.seq = r.seq;
-          m.message = std::move(sm);
-          if (!rec->messages.empty() && m.seq <= rec->messages.back().seq) return false;  // out of order: not ours
-          rec->messages.push_back(std::move(m));
-          segment_of.push_back(seg_index);
-          acked.push_back(false);
+          DecodedMessage m;
+          if (!DecodeMessage(r, &m) || r.seq <= last_message_seq) return false;  // out of order: not ours
+          last_message_seq = r.seq;
           return true;
         }
-        case kAck: {
+        case kAck:
           if (r.body.size() % 8 != 0) return false;
-          for (size_t k = 0; k < r.body.size(); k += 8) {
-            uint64_t seq = GetN(r.body.data() + k, 8);
-            auto it = std::lower_bound(rec->messages.begin(), rec->messages.end(), seq,
-                                       [](const Recovery::Message& m, uint64_t v) { return m.seq < v; });
-            if (it != rec->messages.end() && it->seq == seq) acked[it - rec->messages.begin()] = true;
-          }
+          for (size_t k = 0; k < r.body.size(); k += 8) acked_.insert(GetN(r.body.data() + k, 8));
           return true;
-        }
         case kDelivered: {
           uint32_t q = static_cast<uint32_t>(br.Int(4));
           uint64_t through = br.Int(8);
           if (!br.ok() || !br.at_end()) return false;
-          delivered[q] = std::max(delivered[q], through);
+          delivered_[q] = std::max(delivered_[q], through);
           return true;
         }
       }
@@ -490,8 +496,7 @@ Status Store::Recover(Recovery* rec) {
     }
     if (res.torn > 0 || bytes.size() < kMagic.size()) {
       rec->torn_bytes += res.torn;
-      size_t keep = std::max(res.valid_end, kMagic.size());
-      if (bytes.size() < kMagic.size()) keep = 0;
+      size_t keep = bytes.size() < kMagic.size() ? 0 : std::max(res.valid_end, kMagic.size());
       if (res.torn > 0) {
         reporter_->Error(fmt::format("{}: cut {} bytes of an incomplete record at offset {} (a write the stop "
                                      "interrupted; it was never confirmed)",
@@ -505,22 +510,49 @@ Status Store::Recover(Recovery* rec) {
     seg.bytes = bytes.size();
     segments_.push_back(std::move(seg));
   }
-  // What is left: the unacknowledged messages, each counted in its segment.
-  size_t kept = 0;
-  for (size_t k = 0; k < rec->messages.size(); ++k) {
-    if (acked[k]) continue;
-    Recovery::Message& m = rec->messages[k];
-    auto dit = delivered.find(m.queue_id);
-    m.redelivered = dit != delivered.end() && m.seq <= dit->second;
-    ++segments_[segment_of[k]].live;
-    if (kept != k) rec->messages[kept] = std::move(m);
-    ++kept;
+  // Pass 2: the unacknowledged messages, each counted in its segment; held
+  // in memory up to queue_memory bytes per queue, the rest left on disk
+  // (Recovery::spilled) to be read back by ReadQueue().
+  absl::flat_hash_map<std::string, std::shared_ptr<const std::string>> publishers;
+  absl::flat_hash_map<uint32_t, uint64_t> resident;
+  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch())
+                       .count();
+  last_message_seq = 0;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    Segment& seg = segments_[i];
+    Status s = ReadFile(seg.path, &bytes);
+    if (!s.ok()) return s;
+    ScanSegment(bytes, false, [&](const RawRecord& r) {
+      DecodedMessage d;
+      if (r.type != kMessage || !DecodeMessage(r, &d) || r.seq <= last_message_seq) return true;
+      last_message_seq = r.seq;
+      if (acked_.contains(r.seq)) return true;
+      ++seg.live;
+      auto dit = delivered_.find(d.queue_id);
+      const bool redelivered = dit != delivered_.end() && r.seq <= dit->second;
+      const uint64_t size = d.topic.size() + d.payload.size();
+      uint64_t& held = resident[d.queue_id];
+      auto sp = rec->spilled.find(d.queue_id);
+      if (sp == rec->spilled.end() && held + size <= options_.queue_memory) {
+        held += size;
+        rec->messages.push_back(Materialize(d, r.seq, redelivered, now_ns, &publishers));
+        return true;
+      }
+      Recovery::Spilled& spill = rec->spilled[d.queue_id];
+      if (spill.count++ == 0) spill.from_seq = r.seq;
+      spill.bytes += size;
+      spill.record_bytes += kHeader + r.body.size();
+      return true;
+    });
   }
-  rec->messages.resize(kept);
+  for (const auto& [id, spill] : rec->spilled) {
+    if (!defs.count(id)) rec->messages.push_back(Recovery::Message{.queue_id = id, .seq = 0, .redelivered = false, .message = nullptr});  // named in lost+found below
+  }
   // A message whose queue's declaration was lost to corruption is kept, in a
   // queue of its own, never dropped.
   for (const Recovery::Message& m : rec->messages) {
-    if (defs.count(m.queue_id)) continue;
+    if (defs.count(m.queue_id)) continue;  // (or a marker for a queue with spilled messages only)
     Recovery::QueueDef q;
     q.id = m.queue_id;
     q.name = fmt::format("lost+found.{}", m.queue_id);
@@ -533,8 +565,9 @@ Status Store::Recover(Recovery* rec) {
     queues_[id - 1] = QueueInfo{q.name, q.bindings};
     rec->queues.push_back(q);
   }
-  // Ids whose declaration is gone altogether stay unused (a name is reused
-  // through its old id only when its declaration survived).
+  rec->messages.erase(std::remove_if(rec->messages.begin(), rec->messages.end(),
+                                     [](const Recovery::Message& m) { return m.message == nullptr; }),
+                      rec->messages.end());
   rec->segments = segments_.size();
   Status s = OpenSegment(next_seq_);
   if (!s.ok()) return s;
@@ -755,6 +788,99 @@ Status Store::Write() {
       DropAckedSegments();
     }
   }
+  return Status::Ok();
+}
+
+Status Store::ReadQueue(uint32_t queue_id, uint64_t from_seq, uint64_t max_bytes, uint64_t max_count,
+                        std::vector<Recovery::Message>* out, uint64_t* next_seq) {
+  *next_seq = from_seq;
+  size_t si = 0;
+  uint64_t offset = kMagic.size();
+  auto cit = cursors_.find(queue_id);
+  auto found = cit == cursors_.end() || cit->second.next_seq != from_seq
+                   ? segments_.end()
+                   : std::lower_bound(segments_.begin(), segments_.end(), cit->second.segment,
+                                      [](const Segment& seg, uint64_t v) { return seg.first_seq < v; });
+  if (found != segments_.end() && found->first_seq == cit->second.segment) {
+    si = static_cast<size_t>(found - segments_.begin());
+    offset = cit->second.offset;
+  } else if (Segment* seg = SegmentOf(from_seq)) {
+    si = static_cast<size_t>(seg - segments_.data());
+  }
+  Publishers publishers;
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  uint64_t got = 0, got_bytes = 0;
+  for (; si < segments_.size(); ++si, offset = kMagic.size()) {
+    const Segment& seg = segments_[si];
+    int fd = ::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::IoError(fmt::format("cannot open {}: {}", seg.path, Errno(errno)));
+    bool stop = false;
+    size_t need = 0;  // a record longer than one chunk
+    while (offset < seg.bytes && !stop) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(1u << 20, need), seg.bytes - offset));
+      read_buf_.resize(want);
+      size_t have = 0;
+      while (have < want) {
+        ssize_t n = ::pread(fd, read_buf_.data() + have, want - have, static_cast<off_t>(offset + have));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        have += static_cast<size_t>(n);
+      }
+      if (have < want) {
+        ::close(fd);
+        return Status::IoError(fmt::format("{}: short read at offset {}", seg.path, offset + have));
+      }
+      std::string_view b(read_buf_);
+      size_t pos = 0;
+      need = 0;
+      while (pos < b.size()) {
+        if (b.size() - pos < kHeader) break;  // the rest comes with the next chunk
+        const uint64_t len = GetN(b.data() + pos + 4, 4);
+        if (len <= kMaxBody && len > b.size() - pos - kHeader && offset + pos + kHeader + len <= seg.bytes) {
+          if (pos == 0) need = kHeader + len;
+          break;
+        }
+        RawRecord r;
+        if (!RecordAt(b, pos, &r)) {  // damaged since recovery
+          size_t next = NextRecord(b, pos);
+          reporter_->Error(fmt::format("{}: corrupt record at offset {} while reading queued messages back; "
+                                       "{} bytes skipped",
+                                       seg.path, offset + pos, next - pos));
+          pos = next;
+          continue;
+        }
+        DecodedMessage d;
+        if (r.type == kMessage && r.seq >= from_seq && DecodeMessage(r, &d) && d.queue_id == queue_id &&
+            !acked_.contains(r.seq)) {
+          const uint64_t size = d.topic.size() + d.payload.size();
+          if (got > 0 && got_bytes + size > max_bytes) {
+            stop = true;
+            break;
+          }
+          auto dit = delivered_.find(queue_id);
+          out->push_back(Materialize(d, r.seq, dit != delivered_.end() && r.seq <= dit->second, now_ns, &publishers));
+          ++got;
+          got_bytes += size;
+        }
+        pos += kHeader + r.body.size();
+        *next_seq = std::max(*next_seq, r.seq + 1);
+        if (got >= max_count) {
+          stop = true;
+          break;
+        }
+      }
+      if (pos == 0 && need == 0) break;  // fewer bytes than a header left: nothing more to read here
+      offset += pos;
+    }
+    ::close(fd);
+    if (stop) {
+      cursors_[queue_id] = Cursor{*next_seq, seg.first_seq, offset};
+      return Status::Ok();
+    }
+  }
+  if (!segments_.empty()) cursors_[queue_id] = Cursor{*next_seq, segments_.back().first_seq, segments_.back().bytes};
   return Status::Ok();
 }
 

@@ -29,7 +29,11 @@
 #ifndef GOVSTREAM_MQ_STORE_H_
 #define GOVSTREAM_MQ_STORE_H_
 
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -50,6 +54,7 @@ struct StoreOptions {
   std::string dir;
   FsyncMode fsync = FsyncMode::kBatch;
   uint64_t segment_bytes = 64ull << 20;  // a segment is closed once it holds this much
+  uint64_t queue_memory = 64ull << 20;   // recovery holds up to this much of each queue in memory
 };
 
 // What recovery found: the queues and their unacknowledged messages.
@@ -67,6 +72,12 @@ struct Recovery {
   };
   std::vector<QueueDef> queues;
   std::vector<Message> messages;  // in log order (per queue: arrival order)
+  // Per queue id: the unacknowledged messages after those in `messages`,
+  // left on disk (read back with Store::ReadQueue from from_seq).
+  struct Spilled {
+    uint64_t from_seq = 0, count = 0, bytes = 0, record_bytes = 0;
+  };
+  std::map<uint32_t, Spilled> spilled;
   uint64_t segments = 0;
   uint64_t bytes = 0;            // bytes scanned
   uint64_t corrupt_records = 0;  // reported and skipped
@@ -108,6 +119,13 @@ class Store {
   // kBatch: asks the syncer to cover written(). kAlways: fdatasync now.
   // kNever: nothing. Errors of the syncer come back from sync_error().
   Status Sync();
+  // Reads back, in log order, messages of queue `queue_id` with sequence
+  // numbers from `from_seq` (acknowledged ones skipped), until max_count
+  // messages or max_bytes of topic and payload (at least one message);
+  // *next_seq is where the next call continues. The records are checked
+  // again (a record damaged since is reported and skipped).
+  Status ReadQueue(uint32_t queue_id, uint64_t from_seq, uint64_t max_bytes, uint64_t max_count,
+                   std::vector<Recovery::Message>* out, uint64_t* next_seq);
   // Write(), Sync(), and waits up to timeout_ms for the sync (shutdown).
   Status WriteAndSync(int64_t timeout_ms);
   // Reads the eventfd after the syncer signalled it.
@@ -162,6 +180,17 @@ class Store {
   bool roll_failed_ = false;  // reported once until a roll succeeds
   bool table_written_ = false;  // the newest segment begins with the queue table
   StoreStats stats_;
+  // From recovery: acknowledged sequence numbers and delivery marks, for
+  // the messages ReadQueue() reads back.
+  absl::flat_hash_set<uint64_t> acked_;
+  absl::flat_hash_map<uint32_t, uint64_t> delivered_;
+  struct Cursor {
+    uint64_t next_seq = 0;   // the seq ReadQueue continues from, at
+    uint64_t segment = 0;    // this segment (first_seq)
+    uint64_t offset = 0;     // and this offset in it
+  };
+  absl::flat_hash_map<uint32_t, Cursor> cursors_;
+  std::string read_buf_;
   std::unique_ptr<Syncer> syncer_;
   Status inline_sync_error_;
 };

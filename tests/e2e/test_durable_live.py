@@ -180,6 +180,37 @@ class Restart(DurableTest):
         self.assertEqual([e["payload"]["id"] for e in self.drain("audit", "auth.*")], list(range(5)))
 
 
+class Backlog(DurableTest):
+    def test_backlog_beyond_queue_memory_stays_on_disk_and_comes_back_in_order(self):
+        n, pad = 40000, b',"pad":"' + b"b" * 200 + b'"'  # about 9 MB against 64 KiB of memory per queue
+        mem = ("--queue-memory", "64K", "--segment-size", "1M")
+        self.start_durable(*mem)
+        watcher = self.stats_watcher()
+        self.declare("big", "big")
+        status, err = self.pub(["--topic", "big"], self.lines(range(n), pad), timeout=300)
+        self.assertEqual(status, EXIT_OK, err)
+        rec = self.wait_stats(watcher, lambda r: r["queues"].get("big", {}).get("depth") == n, what="depth %d" % n)
+        q = rec["queues"]["big"]
+        # All but what fits in 64 KiB is on disk only.
+        self.assertGreater(q["spilled"], n - 400)
+        self.assertGreater(q["disk_bytes"], n * 200)
+        # Take some (paged back in as they go), then crash, then the rest.
+        first = self.sub(["--queue", "big", "--topic", "big", "-c", "15000", "--envelope"])
+        out, _ = first.communicate(timeout=300)
+        self.assertEqual(first.returncode, EXIT_OK, self.err(first))
+        self.assertEqual([e["payload"]["id"] for e in envelopes(out)], list(range(15000)))
+        self.kill9()
+        self.start_durable(*mem)
+        self.wait_log(r"recovered %d messages in 1 queue" % (n - 15000), 10, "the recovery line")
+        # Published while the recovered backlog is on disk: behind it, in order.
+        status, err = self.pub(["--topic", "big"], self.lines(range(n, n + 10)))
+        self.assertEqual(status, EXIT_OK, err)
+        rest = self.drain("big", "big")
+        self.assertEqual([e["payload"]["id"] for e in rest], list(range(15000, n + 10)))
+        flagged = [e["payload"]["id"] for e in rest if e["redelivered"]]
+        self.assertEqual(flagged, list(range(15000, 15000 + len(flagged))))
+
+
 class CrashLoop(DurableTest):
     def test_five_kill9_during_a_million_lines(self):
         n = 300000 if SANITIZED else 1000000

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
     if (o.data_dir.empty()) return Usage("--fsync needs --data-dir");
   }
   o.segment_bytes = args.count("segment-size", o.segment_bytes);
+  o.queue_memory = args.count("queue-memory", o.queue_memory);
+  if (o.queue_memory < 65536) return Usage("--queue-memory must be at least 64K");
   if (o.segment_bytes < 4096) return Usage("--segment-size must be at least 4K");
   if (o.heartbeat_ms <= 0) return Usage("--heartbeat must be greater than 0");
   if (o.stats_interval_ms <= 0) return Usage("--stats-interval must be greater than 0");
