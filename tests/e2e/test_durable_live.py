@@ -389,6 +389,19 @@ class Faults(DurableTest):
         self.assertEqual(sorted(set(first) | set(rest)), list(range(c)))
         self.assertTrue(set(rest) <= set(range(c)))
 
+    def test_queue_limits_hold_for_durable_queues_and_after_a_restart(self):
+        self.start_durable("--max-queue-messages", "100")
+        self.declare("lim", "lim")
+        status, err = self.pub(["--topic", "lim", "--stats"], self.lines(range(150)))
+        self.assertEqual(status, EXIT_REFUSED, err)
+        self.assertEqual((self.pub_stats(err)["confirmed"], self.pub_stats(err)["refused"]), (100, 50))
+        self.assertIn("--max-queue-messages 100", err)
+        self.kill9()
+        self.start_durable("--max-queue-messages", "100")
+        status, err = self.pub(["--topic", "lim"], self.lines([999]))  # still full after the restart
+        self.assertEqual(status, EXIT_REFUSED, err)
+        self.assertEqual([e["payload"]["id"] for e in self.drain("lim", "lim")], list(range(100)))
+
     def test_second_broker_on_the_same_directory_is_refused(self):
         self.start_durable()
         first = self.broker
