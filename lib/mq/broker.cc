@@ -79,7 +79,8 @@ struct Route {
 // A confirmation waiting for the store's sync to cover `pos`.
 struct PendingConfirm {
   uint64_t peer_id;
-  proto::Confirm confirm;
+  proto::Confirm confirm;  // its reason is a view: of `reason` once sent
+  std::string reason;
   uint64_t pos;
 };
 
@@ -338,7 +339,8 @@ void Broker::Impl::Confirm(Peer* p, proto::Confirm c, uint64_t pos) {
     SendTo(p, proto::Command::kConfirm, proto::EncodeConfirm(c));
     return;
   }
-  confirms_.push_back({p->id, std::move(c), pos});
+  std::string reason(c.reason);
+  confirms_.push_back({p->id, std::move(c), std::move(reason), pos});
 }
 
 void Broker::Impl::ReleaseConfirms() {
@@ -353,9 +355,10 @@ void Broker::Impl::ReleaseConfirms() {
       // disk, so none of it is confirmed.
       pc.confirm.refused.clear();
       for (uint32_t i = 0; i < pc.confirm.count; ++i) pc.confirm.refused.push_back(i);
-      pc.confirm.reason = "not stored: " + error.message();
+      pc.reason = "not stored: " + error.message();
       refused_ += pc.confirm.count;
     }
+    pc.confirm.reason = pc.reason;
     auto it = peers_by_id_.find(pc.peer_id);
     if (it != peers_by_id_.end()) SendTo(it->second, proto::Command::kConfirm, proto::EncodeConfirm(pc.confirm));
     confirms_.pop_front();
