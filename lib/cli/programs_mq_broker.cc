@@ -111,8 +111,8 @@ const ProgramSpec& MqBrokerSpec() {
          .default_text = "64M"},
         {.long_name = "queue-memory", .kind = ValueKind::kSize, .value_name = "SIZE",
          .help = "With --data-dir: most of one queue's messages held in memory; the rest of its backlog is read "
-                 "back from disk as it is delivered",
-         .default_text = "64M"},
+                 "back from disk as it is delivered (experimental: see docs/storage.md)",
+         .default_text = "unlimited"},
         {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
          .help = "Log clients connecting and leaving, and queues being declared"},
     };

@@ -54,7 +54,7 @@ struct StoreOptions {
   std::string dir;
   FsyncMode fsync = FsyncMode::kBatch;
   uint64_t segment_bytes = 64ull << 20;  // a segment is closed once it holds this much
-  uint64_t queue_memory = 64ull << 20;   // recovery holds up to this much of each queue in memory
+  uint64_t queue_memory = UINT64_MAX;    // recovery holds up to this much of each queue in memory
 };
 
 // What recovery found: the queues and their unacknowledged messages.
