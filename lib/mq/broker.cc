@@ -139,6 +139,9 @@ class Broker::Impl {
   // the message's records for its durable queues; Commit() writes them and
   // then stores every staged message (or, if the write failed, none, and
   // returns why). Store1() is one message staged and committed.
+  // The checks both share: the message's route, or null (and *why) if it is
+  // refused (unroutable with `mandatory`, or a queue without room).
+  const Route* Admit(const StoredMessage& m, bool mandatory, std::string* why, bool own);
   bool Stage(MessageRef m, bool mandatory, std::string* why, bool own);
   Status Commit();
   bool Store1(MessageRef m, bool mandatory, std::string* why, bool own = false);
@@ -596,22 +599,31 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
   }
 }
 
-bool Broker::Impl::Stage(MessageRef m, bool mandatory, std::string* why, bool own) {
-  const Route& r = RouteFor(m->topic);
+const Route* Broker::Impl::Admit(const StoredMessage& m, bool mandatory, std::string* why, bool own) {
+  const Route& r = RouteFor(m.topic);
   if (r.queues.empty() && r.subscribers.empty()) {
     if (!own) ++unroutable_;
     if (mandatory) {
       ++refused_;
-      *why = "no queue or subscriber matches topic '" + m->topic + "' (--mandatory)";
-      return false;
+      *why = "no queue or subscriber matches topic '" + m.topic + "' (--mandatory)";
+      return nullptr;
     }
   }
+  // All or nothing: a message refused by one queue goes nowhere, so the
+  // publisher's negative confirmation means exactly "not delivered".
   for (Queue* q : r.queues) {
-    if (!q->HasRoom(m->bytes(), why)) {
+    if (!q->HasRoom(m.bytes(), why)) {
       ++refused_;
-      return false;
+      return nullptr;
     }
   }
+  return &r;
+}
+
+bool Broker::Impl::Stage(MessageRef m, bool mandatory, std::string* why, bool own) {
+  const Route* found = Admit(*m, mandatory, why, own);
+  if (!found) return false;
+  const Route& r = *found;
   for (Queue* q : r.queues) {
     q->Reserve(m->bytes());
     staged_seqs_.push_back(store_->AppendMessage(q->store_id(), *m));
@@ -675,23 +687,9 @@ bool Broker::Impl::Store1(MessageRef m, bool mandatory, std::string* why, bool o
 }
 
 bool Broker::Impl::Route1(MessageRef m, bool mandatory, std::string* why, bool own) {
-  const Route& r = RouteFor(m->topic);
-  if (r.queues.empty() && r.subscribers.empty()) {
-    if (!own) ++unroutable_;
-    if (mandatory) {
-      ++refused_;
-      *why = "no queue or subscriber matches topic '" + m->topic + "' (--mandatory)";
-      return false;
-    }
-  }
-  // All or nothing: a message refused by one queue goes nowhere, so the
-  // publisher's negative confirmation means exactly "not delivered".
-  for (Queue* q : r.queues) {
-    if (!q->HasRoom(m->bytes(), why)) {
-      ++refused_;
-      return false;
-    }
-  }
+  const Route* found = Admit(*m, mandatory, why, own);
+  if (!found) return false;
+  const Route& r = *found;
   if (!own) ++messages_in_;
   for (Queue* q : r.queues) {
     q->Push(m);
