@@ -17,7 +17,7 @@ complete -c 'mq-broker' -l 'stall-timeout' -r -f -d 'Disconnect a fan-out subscr
 complete -c 'mq-broker' -l 'data-dir' -r -F -d 'Keep named queues in DIR, durable through restarts and crashes (created if missing; one broker per DIR)'
 complete -c 'mq-broker' -l 'fsync' -r -f -a 'batch always never' -d 'With --data-dir: when a publish is on disk before it is confirmed'
 complete -c 'mq-broker' -l 'segment-size' -r -f -d 'With --data-dir: start a new log segment once one holds SIZE; drained segments are deleted'
-complete -c 'mq-broker' -l 'queue-memory' -r -f -d 'With --data-dir: most of one queue\'s messages held in memory; the rest of its backlog is read back from disk as it is delivered (experimental: see docs/storage.md)'
+complete -c 'mq-broker' -l 'queue-memory' -r -f -d 'With --data-dir: most of one queue\'s messages held in memory; the rest of its backlog stays on disk and is read back in order as it is delivered'
 complete -c 'mq-broker' -s 'v' -l 'verbose' -d 'Log clients connecting and leaving, and queues being declared'
 complete -c 'mq-broker' -s 'h' -l 'help' -d 'Print this help message and exit'
 complete -c 'mq-broker' -l 'version' -d 'Display program version information and exit'

@@ -110,9 +110,9 @@ const ProgramSpec& MqBrokerSpec() {
          .help = "With --data-dir: start a new log segment once one holds SIZE; drained segments are deleted",
          .default_text = "64M"},
         {.long_name = "queue-memory", .kind = ValueKind::kSize, .value_name = "SIZE",
-         .help = "With --data-dir: most of one queue's messages held in memory; the rest of its backlog is read "
-                 "back from disk as it is delivered (experimental: see docs/storage.md)",
-         .default_text = "unlimited"},
+         .help = "With --data-dir: most of one queue's messages held in memory; the rest of its backlog stays "
+                 "on disk and is read back in order as it is delivered",
+         .default_text = "64M"},
         {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
          .help = "Log clients connecting and leaving, and queues being declared"},
     };

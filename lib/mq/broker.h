@@ -60,7 +60,7 @@ struct BrokerOptions {
   std::string data_dir;                              // durable queues when set
   FsyncMode fsync = FsyncMode::kBatch;
   uint64_t segment_bytes = 64ull << 20;
-  uint64_t queue_memory = UINT64_MAX;  // per durable queue; the rest of its backlog stays on disk
+  uint64_t queue_memory = 64ull << 20;  // per durable queue; the rest of its backlog stays on disk
 };
 
 class Broker {

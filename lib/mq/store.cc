@@ -863,9 +863,12 @@ Status Store::ReadQueue(uint32_t queue_id, uint64_t from_seq, uint64_t max_bytes
           out->push_back(Materialize(d, r.seq, dit != delivered_.end() && r.seq <= dit->second, now_ns, &publishers));
           ++got;
           got_bytes += size;
+          // Only this queue's messages move the cursor: a batch's DELIVERED
+          // and ACK records are written before its messages but carry later
+          // sequence numbers, so the file is in seq order per queue only.
+          *next_seq = r.seq + 1;
         }
         pos += kHeader + r.body.size();
-        *next_seq = std::max(*next_seq, r.seq + 1);
         if (got >= max_count) {
           stop = true;
           break;

@@ -211,6 +211,42 @@ class Backlog(DurableTest):
         self.assertEqual(flagged, list(range(15000, 15000 + len(flagged))))
 
 
+    def test_live_flow_through_a_spilled_queue_loses_nothing(self):
+        # Publishing, spilling, reading back and consuming all at once: the
+        # DELIVERED and ACK records written between the messages must not
+        # move the read-back cursor past unread ones.
+        n, chunk, pad = 60000, 2000, b',"pad":"' + b"l" * 200 + b'"'
+        self.start_durable("--queue-memory", "64K", "--segment-size", "1M")
+        watcher = self.stats_watcher()
+        self.declare("live", "live")
+        consumer = self.sub(["--queue", "live", "--topic", "live", "-c", str(n), "--prefetch", "200"])
+        pub = self.start_pub(["--topic", "live"], stdin=PIPE)
+        data = [self.lines(range(i, min(n, i + chunk)), pad) for i in range(0, n, chunk)]
+        fed = 0
+
+        def feed():
+            nonlocal fed
+            if fed < len(data):
+                pub.stdin.write(data[fed])
+                pub.stdin.flush()
+                fed += 1
+                if fed == len(data):
+                    pub.stdin.close()
+
+        for _ in range(5):
+            feed()
+        # The consumer is not read yet: it blocks and the queue spills.
+        self.wait_stats(watcher, lambda r: r["queues"].get("live", {}).get("spilled", 0) > 2000, 30, "spilled > 2000")
+        out = self.slow_read(consumer, n, stall_after=n // 2, stall_s=0.5, limit_s=90, tick=feed)
+        self.assertEqual(self.wait_exit(consumer, 30, "mq-sub -c"), EXIT_OK, self.err(consumer))
+        self.assertEqual(self.wait_exit(pub, 60, "mq-pub"), EXIT_OK, self.err(pub))
+        self.assertEqual(fed, len(data))
+        self.assertNotIn("could not be read back", self.log())
+        got = ids_of(out.splitlines())
+        self.assertEqual(len(got), n, "delivered %d of %d" % (len(got), n))
+        self.assertEqual(got, list(range(n)))
+
+
 class CrashLoop(DurableTest):
     def test_five_kill9_during_a_million_lines(self):
         n = 300000 if SANITIZED else 1000000
