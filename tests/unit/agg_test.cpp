@@ -352,7 +352,7 @@ TEST_CASE("agg merge: three parts, either grouping", "[agg]") {
   }
 }
 
-TEST_CASE("agg functions: numbers only where documented; skipped values leave no trace", "[agg]") {
+TEST_CASE("agg functions: numbers only where documented, skipped values leave no trace", "[agg]") {
   ge::Value str = ge::Value::String("7"), yes = ge::Value::Bool(true), num = ge::Value::Number(-2.5);
   for (std::string name : {"sum", "avg", "min", "max", "var", "stddev", "quantile"}) {
     for (bool exact : {false, true}) {

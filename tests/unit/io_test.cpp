@@ -51,7 +51,7 @@ Seen ReadAll(std::vector<std::string> sources, size_t max_line, size_t initial_b
 
 }  // namespace
 
-TEST_CASE("lines split on newlines; CRLF and a missing final newline", "[io]") {
+TEST_CASE("lines split on newlines, CRLF and a missing final newline", "[io]") {
   std::string f = TempFile("a\r\nbb\n\nccc");
   Seen s = ReadAll({f}, 100);
   CHECK(s.lines == std::vector<std::string>{"a", "bb", "", "ccc"});
@@ -77,7 +77,7 @@ TEST_CASE("the buffer grows for lines up to the limit", "[io]") {
   std::remove(f.c_str());
 }
 
-TEST_CASE("several sources in order; a missing one is reported and skipped", "[io]") {
+TEST_CASE("several sources in order, a missing one is reported and skipped", "[io]") {
   std::string a = TempFile("1\n2\n"), b = TempFile("3\n");
   Seen s = ReadAll({a, "/nonexistent/govstream", b}, 100);
   CHECK(s.lines == std::vector<std::string>{"1", "2", "3"});

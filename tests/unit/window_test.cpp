@@ -159,7 +159,7 @@ TEST_CASE("watermark: out-of-order records within max-delay are counted", "[wind
   CHECK(h.op().stats().late_dropped == 1);
 }
 
-TEST_CASE("lateness: a late record within allowed lateness re-emits an update; beyond it is dropped",
+TEST_CASE("lateness: a late record within allowed lateness re-emits an update, beyond it is dropped",
           "[window]") {
   Harness h(Tumbling(100, /*lateness=*/100));
   h.Feed(10, "a", 1);
@@ -167,8 +167,8 @@ TEST_CASE("lateness: a late record within allowed lateness re-emits an update; b
   CHECK(h.Take() == Lines{"0..100 \"a\" 1 1 final"});
   REQUIRE(h.Feed(50, "a", 5));  // watermark 120 < 100 + 100
   CHECK(h.Take() == Lines{"0..100 \"a\" 2 6 update"});
-  REQUIRE(h.Feed(60, "b", 7));  // a key new to the fired window: an update too
-  CHECK(h.Take() == Lines{"0..100 \"b\" 1 7 update"});
+  REQUIRE(h.Feed(60, "b", 7));  // a key new to the fired window: its first result is final
+  CHECK(h.Take() == Lines{"0..100 \"b\" 1 7 final"});
   h.Feed(200, "a", 1);  // watermark 200 = 100 + lateness: [0, 100) is purged
   CHECK(h.Take() == Lines{"100..200 \"a\" 1 1 final"});
   CHECK(h.Feed(99, "a", 1) == false);
@@ -229,7 +229,7 @@ TEST_CASE("sliding: late updates when the slide does not divide the size", "[win
   CHECK(h.Take() == Lines{"40..90 \"a\" 2 6 final", "60..110 \"a\" 1 1 final"});
 }
 
-TEST_CASE("session: records within the gap share a session; a bridging record merges two", "[window]") {
+TEST_CASE("session: records within the gap share a session, a bridging record merges two", "[window]") {
   gw::WindowSpec s;
   s.kind = gw::Kind::kSession;
   s.gap_ms = 10;
@@ -244,7 +244,7 @@ TEST_CASE("session: records within the gap share a session; a bridging record me
   CHECK(h.Take() == Lines{"0..15 \"a\" 2 2 final", "18..40 \"a\" 3 3 final", "100..110 \"b\" 1 1 final"});
 }
 
-TEST_CASE("session: touching windows merge; fired sessions take late updates", "[window]") {
+TEST_CASE("session: touching windows merge, fired sessions take late updates", "[window]") {
   gw::WindowSpec s;
   s.kind = gw::Kind::kSession;
   s.gap_ms = 10;
@@ -261,7 +261,7 @@ TEST_CASE("session: touching windows merge; fired sessions take late updates", "
   CHECK(h.Feed(20, "a", 1) == false);
 }
 
-TEST_CASE("count: a window per key every N records; partial windows at the end", "[window]") {
+TEST_CASE("count: a window per key every N records, partial windows at the end", "[window]") {
   gw::WindowSpec s;
   s.kind = gw::Kind::kCount;
   s.count = 2;
@@ -315,7 +315,7 @@ TEST_CASE("max groups folds new keys into (other) and forgets purged keys", "[wi
   CHECK(h.Take() == Lines{"100..200 \"f\" 1 1 final", "100..200 \"(other)\" 1 1 final"});
 }
 
-TEST_CASE("string key index: same results as canonical keys; forgotten and overflow keys are not found",
+TEST_CASE("string key index: same results as canonical keys, forgotten and overflow keys are not found",
           "[window]") {
   Harness h(Tumbling(100), 0, 0, /*max_groups=*/2);
   h.FeedString(1, "a", 1);
