@@ -27,6 +27,8 @@ class Status {
     kConnection,       // broker unreachable / connection lost
     kUnconfirmed,      // delivery not confirmed
     kTimeout,
+    kAccessRefused,    // the broker refused our credentials or permissions
+    kRejected,         // the broker refused the set-up (exchange, queue arguments)
   };
 
   Status() = default;

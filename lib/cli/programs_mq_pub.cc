@@ -7,7 +7,7 @@ const ProgramSpec& MqPubSpec() {
   static const ProgramSpec kSpec = [] {
     ProgramSpec s;
     s.name = "mq-pub";
-    s.summary = "publish NDJSON lines to an mq-broker topic, and exit 0 only when every line was confirmed";
+    s.summary = "publish NDJSON lines to an mq-broker or RabbitMQ topic, and exit 0 only when every line was confirmed";
     s.usage = "mq-pub [OPTIONS] (--topic TOPIC | --topic-from EXPR) [-i FILE]...";
     s.description =
         "mq-pub reads newline-delimited JSON and publishes each valid line as "
@@ -169,6 +169,8 @@ const ProgramSpec& MqPubSpec() {
          "Confirmations did not arrive within --timeout. The lines confirmed "
          "and not "
          "confirmed are reported."},
+        {kExitAccess, "amqp://: the broker refused the login or the permission (the reason is printed)."},
+        {kExitRejected, "amqp://: the broker refused the set-up: the --exchange does not exist."},
         {kExitInterrupted,
          "Interrupted by SIGINT or SIGTERM. mq-pub stops reading, waits (up to "
          "--timeout) for the outstanding confirmations and reports the lines "

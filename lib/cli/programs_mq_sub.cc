@@ -100,6 +100,13 @@ const ProgramSpec& MqSubSpec() {
          .default_text = "1000"},
     };
     for (auto& o : CommonClientOptions()) s.options.push_back(o);
+    s.options.push_back({.long_name = "queue-type", .kind = ValueKind::kChoice, .value_name = "TYPE",
+                         .help = "amqp://: the type of a --queue that mq-sub declares",
+                         .details = "quorum queues replicate with Raft and sync to disk before they "
+                                    "confirm; classic queues are durable on one node; stream queues keep "
+                                    "an append-only log. A queue that already exists with another type "
+                                    "is refused by RabbitMQ (exit status 11).",
+                         .default_text = "quorum", .choices = {"classic", "quorum", "stream"}});
     s.options.push_back({.long_name = "direct", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
                          .help = "No broker: subscribe to an mq-pub --listen ENDPOINT, at most once"});
     s.options.push_back({.long_name = "name", .kind = ValueKind::kString, .value_name = "NAME",
@@ -127,6 +134,10 @@ const ProgramSpec& MqSubSpec() {
          "subscriber that "
          "fell too far behind); the reason is printed."},
         {kExitTimeout, "No message arrived within --timeout."},
+        {kExitAccess, "amqp://: the broker refused the login or the permission (the reason is printed)."},
+        {kExitRejected,
+         "amqp://: the broker refused the set-up: the --exchange does not exist, or the --queue exists "
+         "with another type or other arguments."},
         {kExitInterrupted,
          "Interrupted by SIGINT or SIGTERM; unacknowledged queue messages go "
          "back to "

@@ -73,7 +73,12 @@ std::vector<OptionSpec> CommonClientOptions() {
        .short_name = 'b',
        .kind = ValueKind::kEndpoint,
        .value_name = "ENDPOINT",
-       .help = "The mq-broker to connect to (tcp://HOST:PORT or ipc://PATH)",
+       .help = "The broker: mq-broker (tcp://HOST:PORT, ipc://PATH) or RabbitMQ (amqp://, amqps://)",
+       .details = "amqp://USER:PASS@HOST:PORT/VHOST speaks AMQP 0-9-1 to RabbitMQ (port 5672 and vhost / by "
+                  "default; amqps:// is TLS, port 5671). Topics are routing keys on a topic exchange "
+                  "(--exchange), queues are durable RabbitMQ queues, confirms are publisher confirms: the "
+                  "same pipelines, envelope and exit statuses as with mq-broker. Keep the password out of "
+                  "the URL (and of ps) with --credentials or GOVSTREAM_AMQP_CREDENTIALS.",
        .default_text = "tcp://127.0.0.1:7750"},
       {.long_name = "connect-timeout",
        .kind = ValueKind::kDuration,
@@ -82,6 +87,31 @@ std::vector<OptionSpec> CommonClientOptions() {
        .details = "ZeroMQ retries the connection in the background; the first command waits "
                   "for it, so a broker that starts within DUR is found.",
        .default_text = "5s"},
+      {.long_name = "exchange",
+       .kind = ValueKind::kString,
+       .value_name = "NAME",
+       .help = "amqp://: the topic exchange topics are routing keys on (it must exist)",
+       .default_text = "amq.topic"},
+      {.long_name = "credentials",
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "amqp://: read USER:PASSWORD from the first line of FILE",
+       .details = "Without it the URL's user and password are used, else the environment variable "
+                  "GOVSTREAM_AMQP_CREDENTIALS (USER:PASSWORD), else guest:guest. A refused login exits "
+                  "with status 10."},
+      {.long_name = "tls-ca",
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "amqps://: verify the broker's certificate against the CA certificates in FILE (PEM)",
+       .details = "Without it the system's CA store is used. The broker's name is always checked."},
+      {.long_name = "tls-cert",
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "amqps://: client certificate (PEM), with --tls-key"},
+      {.long_name = "tls-key",
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "amqps://: the client certificate's private key (PEM)"},
   };
 }
 

@@ -91,6 +91,8 @@ enum ExitCode : int {
   kExitTimeout = 7,      // -W/--timeout elapsed with nothing received
   kExitFiring = 8,       // stream-alert: an alert is firing at the end of input
   kExitState = 9,        // stream-alert: the --state file is corrupt or unreadable
+  kExitAccess = 10,      // mq-pub/mq-sub: the broker refused the credentials or permissions
+  kExitRejected = 11,    // mq-pub/mq-sub: the broker refused the set-up (exchange, queue arguments)
   kExitInterrupted = 130,
 };
 

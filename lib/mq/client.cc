@@ -1,144 +1,64 @@
+// Client::Connect picks the backend by the endpoint's scheme; the option
+// checks that go with it.
 #include "mq/client.h"
 
-#include <algorithm>
-#include <chrono>
-#include <string>
-#include <vector>
-
-#include "io/signals.h"
+#include "cli/args.h"
 #include "mq/transport.h"
 
 namespace govstream::mq {
-namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+bool IsAmqpEndpoint(std::string_view endpoint) {
+  return endpoint.substr(0, 7) == "amqp://" || endpoint.substr(0, 8) == "amqps://";
 }
 
-}  // namespace
+Status ValidateClientOptions(const ClientOptions& o) {
+  if (!IsAmqpEndpoint(o.endpoint)) {
+    Status s = ValidateEndpoint(o.endpoint);
+    if (!s.ok()) {
+      return Status::InvalidArgument(s.message() + " (or amqp://USER:PASS@HOST:PORT/VHOST for RabbitMQ)");
+    }
+    struct AmqpOnly {
+      const char* flag;
+      const std::string* value;
+    };
+    for (const AmqpOnly& a : {AmqpOnly{"--exchange", &o.exchange}, AmqpOnly{"--queue-type", &o.queue_type},
+                              AmqpOnly{"--credentials", &o.credentials_file}, AmqpOnly{"--tls-ca", &o.tls_ca},
+                              AmqpOnly{"--tls-cert", &o.tls_cert}, AmqpOnly{"--tls-key", &o.tls_key}}) {
+      if (!a.value->empty()) {
+        return Status::InvalidArgument(std::string(a.flag) + " needs an amqp:// or amqps:// --broker (mq-broker has "
+                                       "one topic space and no queue types or passwords)");
+      }
+    }
+    return Status::Ok();
+  }
+  const bool tls = o.endpoint.substr(0, 8) == "amqps://";
+  if (!tls && (!o.tls_ca.empty() || !o.tls_cert.empty() || !o.tls_key.empty())) {
+    return Status::InvalidArgument("--tls-ca, --tls-cert and --tls-key need an amqps:// --broker");
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!o.queue_type.empty() && o.queue_type != "classic" && o.queue_type != "quorum" && o.queue_type != "stream") {
+    return Status::InvalidArgument("--queue-type must be classic, quorum or stream, not '" + o.queue_type + "'");
+  }
+  return ValidateAmqpUrl(o.endpoint);
+}
 
-Client::Client() = default;
-Client::~Client() = default;
-
-Status Client::Lost(const std::string& why) const {
-  return Status(Status::Code::kConnection, "lost the broker at " + options_.endpoint + ": " + why);
+Status ClientOptionsFromArgs(const cli::Args& args, ClientOptions* o) {
+  o->endpoint = args.str("broker").value_or(o->endpoint);
+  o->connect_timeout_ms = args.duration_ms("connect-timeout", o->connect_timeout_ms);
+  o->exchange = args.str("exchange").value_or("");
+  if (args.has("exchange") && o->exchange.empty()) return Status::InvalidArgument("--exchange must not be empty");
+  o->queue_type = args.has("queue-type") ? args.str("queue-type").value_or("") : "";
+  o->credentials_file = args.str("credentials").value_or("");
+  o->tls_ca = args.str("tls-ca").value_or("");
+  o->tls_cert = args.str("tls-cert").value_or("");
+  o->tls_key = args.str("tls-key").value_or("");
+  return ValidateClientOptions(*o);
 }
 
 Status Client::Connect(const ClientOptions& options, std::unique_ptr<Client>* out) {
-  std::unique_ptr<Client> c(new Client());
-  c->options_ = options;
-  c->ctx_ = std::make_unique<Context>();
-  c->socket_ = std::make_unique<Socket>(c->ctx_.get(), Socket::Type::kDealer);
-  c->frames_ = std::make_unique<Frames>();
-  c->socket_->SetSendHwm(0);
-  c->socket_->SetRecvHwm(0);
-  Status s = c->socket_->Connect(options.endpoint);
-  if (!s.ok()) return s;
-  proto::Hello hello;
-  hello.role = options.role;
-  hello.publisher = options.name;
-  // Queued on the DEALER until the connection is up (ZeroMQ retries it).
-  s = c->Send(proto::Command::kHello, proto::EncodeHello(hello));
-  if (!s.ok()) return s;
-  int64_t deadline = NowMs() + options.connect_timeout_ms;
-  c->last_recv_ms_ = NowMs();
-  std::vector<PollEntry> items = {{c->socket_.get()}};
-  for (;;) {
-    if (io::InterruptRequested()) return Status::Interrupted();
-    int64_t left = deadline - NowMs();
-    if (left <= 0) {
-      return Status(Status::Code::kConnection,
-                    "no govstream broker answered at " + options.endpoint + " within " +
-                        std::to_string(options.connect_timeout_ms) + " ms (is mq-broker running there?)");
-    }
-    Poll(&items, std::min<int64_t>(left, 100));
-    if (!c->socket_->Recv(c->frames_.get())) continue;
-    const Frames& f = *c->frames_;
-    proto::Command cmd;
-    if (f.size() < 1 || !proto::DecodeHeader(f[0], &cmd).ok()) {
-      return Status(Status::Code::kConnection, "the peer at " + options.endpoint + " is not a govstream broker");
-    }
-    std::string_view body = f.size() > 1 ? f[1] : std::string_view();
-    if (cmd == proto::Command::kWelcome) {
-      Status w = proto::DecodeWelcome(body, &c->welcome_);
-      if (!w.ok()) return Status(Status::Code::kConnection, "bad WELCOME from " + options.endpoint + ": " + w.message());
-      c->last_recv_ms_ = NowMs();
-      *out = std::move(c);
-      return Status::Ok();
-    }
-    if (cmd == proto::Command::kError || cmd == proto::Command::kBye) {
-      std::string_view reason;
-      (void)proto::DecodeReason(body, &reason);
-      return Status(Status::Code::kConnection, "the broker at " + options.endpoint + " refused: " + std::string(reason));
-    }
-  }
-}
-
-Status Client::Send(proto::Command c, std::string_view body) {
-  std::string header = proto::EncodeHeader(c);
-  std::vector<std::string_view> frames = {header};
-  if (!body.empty()) frames.push_back(body);
-  // HWM is unlimited: a send only queues, it never blocks or drops.
-  if (socket_->Send(frames, true) != Socket::SendResult::kSent) {
-    return Status(Status::Code::kConnection, "cannot send to the broker at " + options_.endpoint);
-  }
-  last_send_ms_ = NowMs();
-  return Status::Ok();
-}
-
-Status Client::KeepAlive() {
-  int64_t now = NowMs();
-  int64_t hb = welcome_.heartbeat_ms;
-  if (now - last_recv_ms_ > 3 * hb) {
-    // Input may be waiting unread while the caller is busy: the broker is
-    // alive then (the input is left for Wait()).
-    if (socket_->HasInput()) {
-      last_recv_ms_ = now;
-    } else {
-      return Lost("nothing received for " + std::to_string(now - last_recv_ms_) + " ms");
-    }
-  }
-  if (now - last_send_ms_ >= hb) return Send(proto::Command::kHeartbeat, {});
-  return Status::Ok();
-}
-
-Status Client::Wait(int64_t timeout_ms, bool* got, Event* event, bool interruptible) {
-  *got = false;
-  int64_t deadline = NowMs() + std::max<int64_t>(0, timeout_ms);
-  std::vector<PollEntry> items = {{socket_.get()}};
-  if (watch_fd_ >= 0) items.push_back({.fd = watch_fd_});
-  for (;;) {
-    if (socket_->Recv(frames_.get())) {
-      last_recv_ms_ = NowMs();
-      const Frames& f = *frames_;
-      proto::Command cmd;
-      Status h = f.size() >= 1 && f.size() <= 2 ? proto::DecodeHeader(f[0], &cmd)
-                                                  : Status::DataError("wrong number of frames");
-      if (!h.ok()) return Lost("undecodable message: " + h.message());
-      if (cmd != proto::Command::kHeartbeat) {
-        event->command = cmd;
-        event->body = f.size() > 1 ? f[1] : std::string_view();
-        *got = true;
-        return Status::Ok();
-      }
-      continue;
-    }
-    Status k = KeepAlive();
-    if (!k.ok()) return k;
-    if (interruptible && io::InterruptRequested()) return Status::Interrupted();
-    int64_t now = NowMs();
-    if (now >= deadline) return Status::Ok();
-    int64_t hb = welcome_.heartbeat_ms;
-    int64_t until = std::min({deadline, last_send_ms_ + hb, last_recv_ms_ + 3 * hb + 1});
-    Poll(&items, std::max<int64_t>(0, std::min<int64_t>(until - now, hb)));
-    if (items.size() > 1 && items[1].error) return Status::BrokenPipe();
-  }
-}
-
-void Client::Bye(std::string_view reason) {
-  (void)Send(proto::Command::kBye, proto::EncodeReason(reason));
-  socket_->SetLinger(1000);  // let the BYE out before the socket closes
+  return IsAmqpEndpoint(options.endpoint) ? ConnectAmqp(options, out) : ConnectZmq(options, out);
 }
 
 }  // namespace govstream::mq

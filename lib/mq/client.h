@@ -1,16 +1,32 @@
-// The client side of the govstream protocol (docs/protocol.md), used by
-// mq-pub and mq-sub: one DEALER connection to mq-broker, the HELLO/WELCOME
-// handshake, heartbeats both ways, and commands in and out.
+// The client side of a message broker, as mq-pub and mq-sub use it: one
+// interface, two backends chosen by the endpoint's scheme.
 //
-// Connect() is bounded: ZeroMQ retries the TCP connection in the background
-// and the HELLO waits queued until it succeeds, for at most
-// connect_timeout_ms; then Connection ("no govstream broker answered at
-// ..."). Afterwards the broker counts as lost when nothing (not even a
-// heartbeat) has come from it for 3 heartbeat intervals.
+//   tcp://, ipc://     mq-broker, over the govstream protocol (docs/protocol.md)
+//                      on a ZeroMQ DEALER socket (client_zmq.cc)
+//   amqp://, amqps://  RabbitMQ (or any AMQP 0-9-1 broker), through
+//                      rabbitmq-c (client_amqp.cc)
 //
-// Owned by one thread; not thread-safe. Errors are Status values:
-// Connection (unreachable, lost, or the broker said BYE/ERROR during the
-// handshake), Interrupted (SIGINT/SIGTERM while waiting).
+// The tools never look at the scheme: Connect() picks the backend, and
+// ValidateClientOptions() refuses options the chosen backend cannot honour.
+//
+// Semantics both backends keep:
+// - Publishing: a batch is built with Add() and sent with SendBatch(); the
+//   broker answers every batch with exactly one kConfirm event with the same
+//   first_seq and count, listing the lines it refused (a full queue, or
+//   unroutable with `mandatory`). Batches are confirmed in order. A message
+//   is confirmed only once the broker has taken responsibility for it.
+// - Subscribing: Subscribe() is answered by kSubscribed, then kDeliver
+//   events. Ack() acknowledges the queue deliveries written so far (tags in
+//   delivery order) and returns credit; what is not acknowledged when the
+//   session ends goes back to the queue.
+// - Errors are Status values: Connection (unreachable, lost, or the broker
+//   ended the session), AccessRefused (credentials or permissions),
+//   Rejected (the broker refused the set-up: an exchange that does not
+//   exist, a queue declared with other arguments), Interrupted (a signal
+//   while waiting), BrokenPipe (the watched descriptor failed).
+//
+// Owned by one thread; not thread-safe. Third-party errors (zmq, rabbitmq-c)
+// stay inside the backend that uses that library.
 #ifndef GOVSTREAM_MQ_CLIENT_H_
 #define GOVSTREAM_MQ_CLIENT_H_
 
@@ -18,70 +34,92 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "mq/protocol.h"
 
-namespace govstream::mq {
+namespace govstream::cli {
+class Args;
+}
 
-class Context;
-class Socket;
-class Frames;
+namespace govstream::mq {
 
 struct ClientOptions {
   std::string endpoint = "tcp://127.0.0.1:7750";
   proto::Role role = proto::Role::kPublisher;
   std::string name;  // publisher id / subscriber name
   int64_t connect_timeout_ms = 5000;
+  // AMQP only (ValidateClientOptions refuses them with tcp:// and ipc://).
+  std::string exchange;          // topic exchange; empty: amq.topic
+  std::string queue_type;        // classic, quorum or stream; empty: quorum
+  std::string credentials_file;  // "USER:PASSWORD" (one line); else the URL's, else
+                                 // $GOVSTREAM_AMQP_CREDENTIALS, else guest:guest
+  std::string tls_ca;            // amqps:// CA certificates (PEM)
+  std::string tls_cert, tls_key; // amqps:// client certificate and key (PEM)
 };
+
+// True for amqp:// and amqps:// endpoints.
+bool IsAmqpEndpoint(std::string_view endpoint);
+// A usage error for options the endpoint's backend does not have.
+Status ValidateClientOptions(const ClientOptions& options);
+// The --broker, --connect-timeout and AMQP options of mq-pub and mq-sub
+// (cli::CommonClientOptions, and mq-sub's --queue-type), validated.
+Status ClientOptionsFromArgs(const cli::Args& args, ClientOptions* out);
+// Checks an amqp:// or amqps:// URL (client_amqp.cc).
+Status ValidateAmqpUrl(const std::string& url);
 
 class Client {
  public:
+  // Connects (bounded by connect_timeout_ms) with the backend for the scheme.
   static Status Connect(const ClientOptions& options, std::unique_ptr<Client>* out);
-  ~Client();
+  virtual ~Client() = default;
 
-  const proto::Welcome& welcome() const { return welcome_; }
-  const std::string& endpoint() const { return options_.endpoint; }
+  // The largest payload the broker takes, and the largest batch to build.
+  virtual uint64_t max_message_bytes() const = 0;
+  virtual uint64_t max_batch_bytes() const = 0;
+  // How often the session must be kept alive (KeepAlive()) while busy.
+  virtual int64_t heartbeat_ms() const = 0;
+  virtual const std::string& endpoint() const = 0;
 
-  // Queues a command for the broker; Connection if that fails.
-  Status Send(proto::Command c, std::string_view body);
+  // -- publishing --------------------------------------------------------
+  // Adds a message to the batch being built; batch_bytes() is its size.
+  virtual void Add(std::string_view topic, std::string_view payload) = 0;
+  virtual uint64_t batch_bytes() const = 0;
+  // Sends the batch built since the last call: `count` messages numbered
+  // from first_seq (consecutive across batches, from 1), published at ts_us.
+  virtual Status SendBatch(uint64_t first_seq, uint32_t count, uint64_t ts_us, bool mandatory) = 0;
 
-  // One command from the broker (heartbeats are consumed, not returned).
-  // `body` stays valid until the next Wait().
+  // -- subscribing -------------------------------------------------------
+  // prefetch 0 with a queue: only declare the queue and its bindings.
+  virtual Status Subscribe(const proto::Subscribe& s) = 0;
+  virtual Status Ack(const proto::Ack& a) = 0;
+
+  // -- events ------------------------------------------------------------
   struct Event {
-    proto::Command command;
-    std::string_view body;
+    enum class Kind { kConfirm, kSubscribed, kDeliver };
+    Kind kind = Kind::kConfirm;
+    proto::Confirm confirm;                   // kConfirm
+    std::vector<proto::Delivery> deliveries;  // kDeliver; views valid until the next Wait()
   };
-  // Waits up to timeout_ms for a command. *got tells whether one arrived.
-  // Sends a heartbeat when one is due. Errors: Connection when the broker is
-  // lost or sends something undecodable, Interrupted on a signal (unless
-  // `interruptible` is false: for bounded waits after the signal),
-  // BrokenPipe when the watched descriptor reports an error (see
-  // set_watch_fd).
-  Status Wait(int64_t timeout_ms, bool* got, Event* event, bool interruptible = true);
+  // Waits up to timeout_ms for one event; *got tells whether one came.
+  // Keeps the session alive meanwhile. Interrupted on a signal unless
+  // `interruptible` is false (bounded waits after the signal).
+  virtual Status Wait(int64_t timeout_ms, bool* got, Event* event, bool interruptible = true) = 0;
   // Makes Wait() also watch `fd` (a pipe's write end, e.g. stdout; -1: none)
-  // and return BrokenPipe as soon as it reports an error: its reader has
-  // gone, so a subscriber learns it while idle, not at its next write.
-  void set_watch_fd(int fd) { watch_fd_ = fd; }
-  // Sends a heartbeat if nothing was sent for one interval, and checks that
-  // the broker is alive; for callers busy elsewhere (e.g. a blocked output).
-  Status KeepAlive();
+  // and return BrokenPipe as soon as it reports an error.
+  virtual void set_watch_fd(int fd) = 0;
+  // Keeps the session alive and checks the broker is; for callers busy
+  // elsewhere (a blocked output).
+  virtual Status KeepAlive() = 0;
   // Orderly goodbye; errors are ignored (the connection may be gone).
-  void Bye(std::string_view reason);
-
- private:
-  Client();
-  Status Lost(const std::string& why) const;
-
-  ClientOptions options_;
-  std::unique_ptr<Context> ctx_;
-  std::unique_ptr<Socket> socket_;
-  std::unique_ptr<Frames> frames_;
-  proto::Welcome welcome_;
-  int64_t last_recv_ms_ = 0;
-  int64_t last_send_ms_ = 0;
-  int watch_fd_ = -1;
+  // Unacknowledged deliveries go back to the queue.
+  virtual void Bye(std::string_view reason) = 0;
 };
+
+// The backends (for Connect()).
+Status ConnectZmq(const ClientOptions& options, std::unique_ptr<Client>* out);
+Status ConnectAmqp(const ClientOptions& options, std::unique_ptr<Client>* out);
 
 }  // namespace govstream::mq
 

@@ -61,25 +61,24 @@ class Publisher {
  public:
   Publisher(const PublishOptions& o, io::Reporter* r, Client* c, PublishResult* res)
       : o_(o), reporter_(r), client_(c), res_(res) {
-    proto::BeginPublish(&body_);
-    max_batch_bytes_ = std::min<size_t>(kMaxBatchBytes, c->welcome().max_frame_bytes - 4096);
+    max_batch_bytes_ = std::min<uint64_t>(kMaxBatchBytes, c->max_batch_bytes());
   }
 
   // Adds one line; false when the run must stop (status in failure()).
   bool Add(std::string_view topic, std::string_view payload, stream::RecordReader* records) {
-    if (payload.size() > client_->welcome().max_message_bytes) {
+    if (payload.size() > client_->max_message_bytes()) {
       ++res_->refused;
       records->ReportCurrent(io::Problem::kEvalError,
                              fmt::format("{} bytes is more than the broker accepts (--max-message-bytes {}): "
                                          "not published",
-                                         payload.size(), client_->welcome().max_message_bytes));
+                                         payload.size(), client_->max_message_bytes()));
       return true;
     }
     size_t entry = proto::PublishEntryBytes({topic, payload});
-    if (count_ > 0 && body_.size() + entry > max_batch_bytes_) {
+    if (count_ > 0 && client_->batch_bytes() + entry > max_batch_bytes_) {
       if (!SendBatch()) return false;
     }
-    proto::AppendPublish({topic, payload}, &body_);
+    client_->Add(topic, payload);
     ++count_;
     if (count_ >= o_.batch) return SendBatch();
     return true;
@@ -91,16 +90,12 @@ class Publisher {
     while (inflight_.size() >= kWindow) {
       if (!Pump(o_.timeout_ms)) return false;
     }
-    proto::FinishPublish(next_seq_, WallUs(), o_.mandatory ? proto::kPublishMandatory : 0,
-                         static_cast<uint32_t>(count_), &body_);
-    Status s = client_->Send(proto::Command::kPublish, body_);
+    Status s = client_->SendBatch(next_seq_, static_cast<uint32_t>(count_), WallUs(), o_.mandatory);
     if (!s.ok()) return Fail(s);
     inflight_.push_back({next_seq_, count_, NowMs()});
     res_->sent += count_;
     next_seq_ += count_;
     count_ = 0;
-    body_.clear();
-    proto::BeginPublish(&body_);
     return true;
   }
 
@@ -119,7 +114,7 @@ class Publisher {
     }
     if (!inflight_.empty() && NowMs() - inflight_.front().sent_ms > o_.timeout_ms) {
       return Fail(Status(Status::Code::kTimeout, fmt::format("no confirmation from the broker at {} within {} ms",
-                                                             o_.broker, o_.timeout_ms)));
+                                                             o_.client.endpoint, o_.timeout_ms)));
     }
     return true;
   }
@@ -147,49 +142,33 @@ class Publisher {
   }
 
   bool Handle(const Client::Event& ev) {
-    std::string_view reason;
-    switch (ev.command) {
-      case proto::Command::kConfirm: {
-        proto::Confirm c;
-        Status s = proto::DecodeConfirm(ev.body, &c);
-        if (!s.ok()) return Fail(Status(Status::Code::kConnection, "bad confirmation from the broker: " + s.message()));
-        if (inflight_.empty() || inflight_.front().first_seq != c.first_seq || inflight_.front().count != c.count) {
-          return Fail(Status(Status::Code::kConnection, "confirmation for an unknown batch (sequence " +
-                                                            std::to_string(c.first_seq) + ")"));
-        }
-        inflight_.pop_front();
-        res_->confirmed += c.count - c.refused.size();
-        res_->refused += c.refused.size();
-        if (!c.refused.empty() && refusals_shown_ < kRefusalsShown) {
-          ++refusals_shown_;
-          reporter_->Error(fmt::format("the broker refused {} of {} lines (sequence numbers from {}): {}",
-                                       c.refused.size(), c.count, c.first_seq + c.refused.front(), c.reason));
-        } else if (!c.refused.empty()) {
-          ++hidden_batches_;
-          hidden_lines_ += c.refused.size();
-          last_hidden_reason_ = c.reason;
-        }
-        return true;
-      }
-      case proto::Command::kBye:
-        (void)proto::DecodeReason(ev.body, &reason);
-        return Fail(Status(Status::Code::kConnection,
-                           "the broker at " + o_.broker + " ended the session: " + std::string(reason)));
-      case proto::Command::kError:
-        (void)proto::DecodeReason(ev.body, &reason);
-        return Fail(Status(Status::Code::kConnection, "the broker at " + o_.broker + " refused a command: " +
-                                                          std::string(reason)));
-      default:
-        return Fail(Status(Status::Code::kConnection,
-                           std::string("unexpected ") + proto::CommandName(ev.command) + " from the broker"));
+    if (ev.kind != Client::Event::Kind::kConfirm) {
+      return Fail(Status(Status::Code::kConnection, "unexpected message from the broker at " + o_.client.endpoint));
     }
+    const proto::Confirm& c = ev.confirm;
+    if (inflight_.empty() || inflight_.front().first_seq != c.first_seq || inflight_.front().count != c.count) {
+      return Fail(Status(Status::Code::kConnection,
+                         "confirmation for an unknown batch (sequence " + std::to_string(c.first_seq) + ")"));
+    }
+    inflight_.pop_front();
+    res_->confirmed += c.count - c.refused.size();
+    res_->refused += c.refused.size();
+    if (!c.refused.empty() && refusals_shown_ < kRefusalsShown) {
+      ++refusals_shown_;
+      reporter_->Error(fmt::format("the broker refused {} of {} lines (sequence numbers from {}): {}",
+                                   c.refused.size(), c.count, c.first_seq + c.refused.front(), c.reason));
+    } else if (!c.refused.empty()) {
+      ++hidden_batches_;
+      hidden_lines_ += c.refused.size();
+      last_hidden_reason_ = c.reason;
+    }
+    return true;
   }
 
   const PublishOptions& o_;
   io::Reporter* reporter_;
   Client* client_;
   PublishResult* res_;
-  std::string body_;
   size_t count_ = 0;
   size_t max_batch_bytes_;
   uint64_t next_seq_ = 1;
@@ -225,7 +204,7 @@ stream::RecordReader::Options ReaderOptions(const PublishOptions& o) {
 Status AwaitSubscriber(const PublishOptions& o, Socket* pub) {
   std::vector<PollEntry> items = {{pub}};
   Frames f;
-  int64_t deadline = NowMs() + o.connect_timeout_ms;
+  int64_t deadline = NowMs() + o.client.connect_timeout_ms;
   for (;;) {
     while (pub->Recv(&f)) {
       if (f.size() == 1 && !f[0].empty() && f[0][0] == 1)
@@ -237,7 +216,7 @@ Status AwaitSubscriber(const PublishOptions& o, Socket* pub) {
       return Status(Status::Code::kConnection,
                     fmt::format("no subscriber (mq-sub --direct {}) subscribed "
                                 "within {} ms (--connect-timeout)",
-                                o.listen, o.connect_timeout_ms));
+                                o.listen, o.client.connect_timeout_ms));
     }
     Poll(&items, std::min<int64_t>(left, 100));
   }
@@ -319,11 +298,9 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
   if (!o.listen.empty()) return RunListen(o, reporter);
   PublishResult res;
   std::unique_ptr<Client> client;
-  ClientOptions co;
-  co.endpoint = o.broker;
+  ClientOptions co = o.client;
   co.role = proto::Role::kPublisher;
   co.name = o.publisher_id;
-  co.connect_timeout_ms = o.connect_timeout_ms;
   res.status = Client::Connect(co, &client);
   if (!res.status.ok()) return res;
 

@@ -32,13 +32,16 @@
 #include "base/status.h"
 #include "expr/expr.h"
 #include "io/report.h"
+#include "mq/client.h"
 #include "stream/records.h"
 
 namespace govstream::mq {
 
 struct PublishOptions {
   stream::InputConfig input;
-  std::string broker = "tcp://127.0.0.1:7750";
+  // The broker: endpoint (tcp://, ipc://, amqp://, amqps://), connect
+  // timeout and the backend's options; role and name are set by the run.
+  ClientOptions client;
   std::string listen;                          // brokerless PUB mode when set
   std::string topic;                           // fixed topic, or
   const expr::Expression* topic_from = nullptr;  // per-record topic
@@ -46,7 +49,6 @@ struct PublishOptions {
   size_t batch = 1000;
   bool mandatory = false;  // refuse lines no queue or subscriber would get
   int64_t timeout_ms = 30000;
-  int64_t connect_timeout_ms = 5000;
 };
 
 // The counts add up: read = confirmed + refused + unconfirmed + skipped,

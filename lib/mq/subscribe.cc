@@ -172,11 +172,9 @@ Status RunDirect(const SubscribeOptions& o, io::OutputWriter* out,
 Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
                  LineSink* sink, SubscribeResult* res, int watch_fd) {
   std::unique_ptr<Client> client;
-  ClientOptions co;
-  co.endpoint = o.broker;
+  ClientOptions co = o.client;
   co.role = proto::Role::kSubscriber;
   co.name = o.name;
-  co.connect_timeout_ms = o.connect_timeout_ms;
   Status s = Client::Connect(co, &client);
   if (!s.ok()) return s;
   client->set_watch_fd(watch_fd);
@@ -185,13 +183,13 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
   for (const std::string& p : o.patterns) sub.patterns.push_back(p);
   sub.queue = o.queue;
   sub.prefetch = o.declare_only ? 0 : o.prefetch;
-  s = client->Send(proto::Command::kSubscribe, proto::EncodeSubscribe(sub));
+  s = client->Subscribe(sub);
   if (!s.ok()) return s;
   // Keep the session alive while the reader of our output is slow.
   // If the broker is lost meanwhile, the output gives up (Interrupted) and
   // `lost` says why: that is a connection failure, not an interruption.
   Status lost;
-  out->set_stall_hook(std::max<int64_t>(1, client->welcome().heartbeat_ms / 2), [&] {
+  out->set_stall_hook(std::max<int64_t>(1, client->heartbeat_ms() / 2), [&] {
     Status k = client->KeepAlive();
     if (!k.ok()) lost = k;
     return k.ok();
@@ -203,11 +201,9 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
     ~DropHook() { out->set_stall_hook(0, nullptr); }
   } drop_hook{out};
 
-  bool subscribed = false;
   int64_t last = NowMs();
-  std::vector<proto::Delivery> batch;
   proto::Ack ack;
-  std::string_view reason;
+  Client::Event ev;
   for (;;) {
     int64_t wait = 1000;
     if (o.idle_timeout_ms > 0) {
@@ -218,7 +214,6 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
       }
     }
     bool got = false;
-    Client::Event ev;
     s = client->Wait(wait, &got, &ev);
     if (!s.ok()) {
       if (s.code() == Status::Code::kInterrupted) client->Bye("interrupted");
@@ -226,23 +221,20 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
       return s;
     }
     if (!got) continue;
-    switch (ev.command) {
-      case proto::Command::kSubscribed:
-        subscribed = true;
+    switch (ev.kind) {
+      case Client::Event::Kind::kSubscribed:
         if (o.declare_only) {
           client->Bye("declared");
           return Status::Ok();
         }
         break;
-      case proto::Command::kDeliver: {
-        s = proto::DecodeDeliver(ev.body, &batch);
-        if (!s.ok()) return Status(Status::Code::kConnection, "bad delivery from the broker: " + s.message());
+      case Client::Event::Kind::kDeliver: {
         last = NowMs();
         ack.tags.clear();
-        ack.credit = static_cast<uint32_t>(batch.size());
+        ack.credit = static_cast<uint32_t>(ev.deliveries.size());
         bool done = false;
         sink->BatchArrived();
-        for (const proto::Delivery& d : batch) {
+        for (const proto::Delivery& d : ev.deliveries) {
           if (o.count > 0 && res->written >= o.count) {
             done = true;
             break;
@@ -256,7 +248,7 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
           client->Bye("output closed");
           return out->status();
         }
-        s = client->Send(proto::Command::kAck, proto::EncodeAck(ack));
+        s = client->Ack(ack);
         if (!s.ok()) return s;
         if (done || (o.count > 0 && res->written >= o.count)) {
           client->Bye("done");
@@ -264,18 +256,8 @@ Status RunBroker(const SubscribeOptions& o, io::OutputWriter* out,
         }
         break;
       }
-      case proto::Command::kBye:
-        (void)proto::DecodeReason(ev.body, &reason);
-        return Status(Status::Code::kConnection,
-                      "the broker at " + o.broker + " ended the session: " + std::string(reason));
-      case proto::Command::kError:
-        (void)proto::DecodeReason(ev.body, &reason);
-        return Status(Status::Code::kConnection, std::string("the broker at ") + o.broker +
-                                                     (subscribed ? " refused a command: " : " refused the subscription: ") +
-                                                     std::string(reason));
-      default:
-        return Status(Status::Code::kConnection,
-                      std::string("unexpected ") + proto::CommandName(ev.command) + " from the broker");
+      case Client::Event::Kind::kConfirm:
+        return Status(Status::Code::kConnection, "unexpected confirmation from the broker at " + o.client.endpoint);
     }
   }
 }

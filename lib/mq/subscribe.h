@@ -32,11 +32,14 @@
 #include "base/status.h"
 #include "io/output.h"
 #include "io/report.h"
+#include "mq/client.h"
 
 namespace govstream::mq {
 
 struct SubscribeOptions {
-  std::string broker = "tcp://127.0.0.1:7750";
+  // The broker: endpoint (tcp://, ipc://, amqp://, amqps://), connect
+  // timeout and the backend's options; role and name are set by the run.
+  ClientOptions client;
   std::string direct;                 // mq-pub --listen endpoint (no broker)
   std::vector<std::string> patterns;  // validated by the caller
   std::string queue;                  // empty: fan-out
@@ -46,7 +49,6 @@ struct SubscribeOptions {
   bool envelope = false;
   bool declare_only = false;          // declare `queue` and its bindings, then end
   uint32_t prefetch = 1000;
-  int64_t connect_timeout_ms = 5000;
   bool line_buffered = false;
   bool stats = false;                 // one JSON summary line on stderr at exit
   int output_fd = -1;                 // what `out` writes to; watched if a pipe

@@ -41,11 +41,10 @@ int main(int argc, char** argv) {
     if (!s.ok()) return Usage("--topic-from: " + s.message());
     o.topic_from = topic_from.get();
   }
-  o.broker = args.str("broker").value_or(o.broker);
+  if (gs::Status s = gs::mq::ClientOptionsFromArgs(args, &o.client); !s.ok()) return Usage(s.message());
   o.listen = args.str("listen").value_or("");
-  for (const std::string* e : {&o.broker, &o.listen}) {
-    if (e->empty()) continue;
-    gs::Status s = gs::mq::ValidateEndpoint(*e);
+  if (!o.listen.empty()) {
+    gs::Status s = gs::mq::ValidateEndpoint(o.listen);
     if (!s.ok()) return Usage(s.message());
   }
   o.publisher_id = args.str("id").value_or(gs::mq::DefaultPublisherId());
@@ -54,7 +53,6 @@ int main(int argc, char** argv) {
   o.mandatory = args.flag("mandatory");
   if (o.batch == 0 || o.batch > 100000) return Usage("--batch must be between 1 and 100000");
   o.timeout_ms = args.duration_ms("timeout", o.timeout_ms);
-  o.connect_timeout_ms = args.duration_ms("connect-timeout", o.connect_timeout_ms);
 
   gs::io::InstallSignalHandlers();
   gs::mq::TuneAllocatorForBatches();
@@ -68,11 +66,14 @@ int main(int argc, char** argv) {
   switch (r.status.code()) {
     case gs::Status::Code::kConnection:
     case gs::Status::Code::kTimeout:
+    case gs::Status::Code::kAccessRefused:
+    case gs::Status::Code::kRejected:
       reporter.Error(r.status.message());
       reporter.Error(gs::mq::PublishSummary(r));
-      exit_code = r.status.code() == gs::Status::Code::kTimeout
-                      ? gs::cli::kExitTimeout
-                      : gs::cli::kExitConnection;
+      exit_code = r.status.code() == gs::Status::Code::kTimeout         ? gs::cli::kExitTimeout
+                  : r.status.code() == gs::Status::Code::kAccessRefused ? gs::cli::kExitAccess
+                  : r.status.code() == gs::Status::Code::kRejected      ? gs::cli::kExitRejected
+                                                                        : gs::cli::kExitConnection;
       break;
     case gs::Status::Code::kUnconfirmed:
       reporter.Error(gs::mq::PublishSummary(r));

@@ -42,11 +42,10 @@ int main(int argc, char** argv) {
     gs::Status s = gs::mq::ValidateTopic(o.queue);
     if (!s.ok()) return Usage("--queue: " + s.message());
   }
-  o.broker = args.str("broker").value_or(o.broker);
+  if (gs::Status s = gs::mq::ClientOptionsFromArgs(args, &o.client); !s.ok()) return Usage(s.message());
   o.direct = args.str("direct").value_or("");
-  for (const std::string* e : {&o.broker, &o.direct}) {
-    if (e->empty()) continue;
-    gs::Status s = gs::mq::ValidateEndpoint(*e);
+  if (!o.direct.empty()) {
+    gs::Status s = gs::mq::ValidateEndpoint(o.direct);
     if (!s.ok()) return Usage(s.message());
   }
   if (!o.direct.empty() && !o.queue.empty()) return Usage("--direct has no queues (there is no broker)");
@@ -65,7 +64,6 @@ int main(int argc, char** argv) {
   uint64_t prefetch = args.count("prefetch", o.prefetch);
   if (prefetch == 0 || prefetch > 1000000) return Usage("--prefetch must be between 1 and 1000000");
   o.prefetch = static_cast<uint32_t>(prefetch);
-  o.connect_timeout_ms = args.duration_ms("connect-timeout", o.connect_timeout_ms);
   o.line_buffered = args.flag("line-buffered");
   o.stats = args.flag("stats");
 
@@ -89,6 +87,12 @@ int main(int argc, char** argv) {
     case gs::Status::Code::kIoError:
       reporter.Error(r.status.message());
       return gs::cli::kExitIo;
+    case gs::Status::Code::kAccessRefused:
+      reporter.Error(r.status.message());
+      return gs::cli::kExitAccess;
+    case gs::Status::Code::kRejected:
+      reporter.Error(r.status.message());
+      return gs::cli::kExitRejected;
     default:
       reporter.Error(r.status.message());
       return gs::cli::kExitConnection;
