@@ -104,7 +104,8 @@ const ProgramSpec& MqSubSpec() {
                          .help = "amqp://: the type of a --queue that mq-sub declares",
                          .details = "quorum queues replicate with Raft and sync to disk before they "
                                     "confirm; classic queues are durable on one node; stream queues keep "
-                                    "an append-only log. A queue that already exists with another type "
+                                    "an append-only log after acknowledgement, and mq-sub reads a stream "
+                                    "from its first message on every run. A queue that already exists with another type "
                                     "is refused by RabbitMQ (exit status 11).",
                          .default_text = "quorum", .choices = {"classic", "quorum", "stream"}});
     s.options.push_back({.long_name = "direct", .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",

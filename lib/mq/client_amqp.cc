@@ -86,7 +86,9 @@ Status ParseUrl(const std::string& url, Url* out) {
   buf.push_back('\0');
   amqp_connection_info info;
   amqp_default_connection_info(&info);
-  if (amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK || info.host == nullptr || info.host[0] == '\0') {
+  const size_t scheme_end = url.find("://") + 3;
+  if (scheme_end >= url.size() || url[scheme_end] == '/' || amqp_parse_url(buf.data(), &info) != AMQP_STATUS_OK ||
+      info.host == nullptr || info.host[0] == '\0') {
     return Status::InvalidArgument("endpoint '" + url + "': expected amqp://USER:PASS@HOST:PORT/VHOST or amqps://...");
   }
   out->tls = info.ssl != 0;
@@ -94,7 +96,6 @@ Status ParseUrl(const std::string& url, Url* out) {
   out->port = info.port;
   out->vhost = info.vhost && info.vhost[0] ? info.vhost : "/";  // amqp://host/ means the default vhost
   // amqp_parse_url fills in guest/guest when the URL has no user.
-  size_t scheme_end = url.find("://") + 3;
   size_t at = url.find('@', scheme_end);
   size_t slash = url.find('/', scheme_end);
   out->has_user = at != std::string::npos && (slash == std::string::npos || at < slash);
@@ -222,8 +223,8 @@ class AmqpClient final : public Client {
 Status AmqpClient::FromClose(uint16_t code, std::string_view text, bool connection, std::string_view what) {
   closed_ = true;
   std::string msg = fmt::format("RabbitMQ at {} {}{}{}: {} {}", url_.shown,
-                                connection ? "closed the connection" : "refused", what.empty() ? "" : " ", what, code,
-                                text);
+                                connection ? "closed the connection" : "refused",
+                                what.empty() ? "" : (connection ? " at " : " "), what, code, text);
   switch (code) {
     case AMQP_ACCESS_REFUSED:
     case AMQP_NOT_ALLOWED:
@@ -305,10 +306,17 @@ Status AmqpClient::Open(const ClientOptions& o) {
     conn_ = nullptr;
     if (url_.tls && (rc == AMQP_STATUS_SSL_ERROR || rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED ||
                      rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED || rc == AMQP_STATUS_SSL_CONNECTION_FAILED)) {
+      const bool ip_literal = url_.host.find_first_not_of("0123456789.") == std::string::npos ||
+                              url_.host.find(':') != std::string::npos;
       return Status(Status::Code::kConnection,
-                    fmt::format("TLS with RabbitMQ at {} failed: {} (is it a TLS port, and does --tls-ca "
-                                "hold the CA that signed its certificate?)",
-                                url_.shown, last_error));
+                    rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED && ip_literal
+                        ? fmt::format("TLS with RabbitMQ at {} failed: {}: rabbitmq-c matches only DNS names in a "
+                                      "certificate, not IP addresses; connect by the name the certificate is "
+                                      "for (amqps://NAME:PORT/...)",
+                                      url_.shown, last_error)
+                        : fmt::format("TLS with RabbitMQ at {} failed: {} (is it a TLS port, is the certificate "
+                                      "for this host name, and does --tls-ca hold the CA that signed it?)",
+                                      url_.shown, last_error));
     }
     if (NowMs() + 200 >= deadline) {
       return Status(Status::Code::kConnection,
@@ -334,6 +342,10 @@ Status AmqpClient::Open(const ClientOptions& o) {
                               url_.shown, url_.vhost));
   }
   s = FromReply(r, fmt::format("the login as '{}' to vhost '{}'", user, url_.vhost));
+  if (!s.ok() && r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+    return Status(s.code(), s.message() + (url_.tls ? " (is it an AMQP port?)"
+                                                    : " (is it an AMQP port, or a TLS one that needs amqps://?)"));
+  }
   if (!s.ok()) return s;
   amqp_channel_open(conn_, kChannel);
   s = FromReply(amqp_get_rpc_reply(conn_), "opening a channel");
@@ -517,7 +529,14 @@ Status AmqpClient::Subscribe(const proto::Subscribe& s) {
     amqp_basic_qos(conn_, kChannel, 0, static_cast<uint16_t>(std::min<uint32_t>(s.prefetch, 65535)), 0);
     Status st = FromReply(amqp_get_rpc_reply(conn_), "basic.qos");
     if (!st.ok()) return st;
-    amqp_basic_consume(conn_, kChannel, Bytes(queue), amqp_empty_bytes, 0, /*no_ack=*/0, 0, amqp_empty_table);
+    // A stream keeps its messages after acknowledgement: read it from the
+    // first one (RabbitMQ's default, "next", would skip what is there).
+    amqp_table_entry_t offset[1];
+    offset[0].key = amqp_cstring_bytes("x-stream-offset");
+    offset[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    offset[0].value.value.bytes = amqp_cstring_bytes("first");
+    amqp_table_t consume_args = options_.queue_type == "stream" ? amqp_table_t{1, offset} : amqp_empty_table;
+    amqp_basic_consume(conn_, kChannel, Bytes(queue), amqp_empty_bytes, 0, /*no_ack=*/0, 0, consume_args);
     st = FromReply(amqp_get_rpc_reply(conn_), "consuming queue " + queue);
     if (!st.ok()) return st;
   }
@@ -649,6 +668,7 @@ Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interr
     if (rc < 0 && errno != EINTR) return FromCode(AMQP_STATUS_SOCKET_ERROR, "waiting");
     if (n == 2 && (fds[1].revents & (POLLERR | POLLHUP))) return Status::BrokenPipe();
     if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
+      last_recv_ms_ = NowMs();  // heartbeats included (rabbitmq-c consumes those itself)
       bool delivered = false;
       Status s = ReadOne(&delivered);
       if (!s.ok()) return s;
