@@ -1,7 +1,8 @@
 // amqp_peer: the RabbitMQ side of bench/run's durable suite (rabbitmq-c).
 //
 // usage: amqp-peer publish --port P --queue Q --file FILE [--type quorum]
-//                  [--window N] [--rate MSGS_PER_SEC] [--timeout SECS]
+//                  [--count N] [--window N] [--rate MSGS_PER_SEC]
+//                  [--timeout SECS]
 //        amqp-peer consume --port P --queue Q --count N [--type quorum]
 //                  [--prefetch N] [--ack-every N] [--timeout SECS] [--delete]
 //        common: [--host 127.0.0.1] (guest/guest, vhost /)
@@ -9,9 +10,10 @@
 // Both declare Q durable with x-queue-type = --type (quorum or classic), so
 // either may start first.
 //
-// publish: every line of FILE (newline stripped, loaded before timing) is one
-// persistent message (delivery_mode 2) to the default exchange with routing
-// key Q, mandatory, on a channel in confirm mode. Publishing is pipelined: up
+// publish: every line of FILE (or its first --count lines; newline stripped,
+// loaded before timing) is one persistent message (delivery_mode 2) to the
+// default exchange with routing key Q, mandatory, on a channel in confirm
+// mode. Publishing is pipelined: up
 // to --window messages (default 1000) may be unconfirmed at a time; the
 // publisher reads the broker's basic.ack / basic.nack frames as they come
 // (a `multiple` ack confirms every tag up to its own) and blocks only when
@@ -22,7 +24,8 @@
 // consume: basic.qos --prefetch (default 1000), basic.consume with manual
 // acks; every --ack-every messages (default 250) one basic.ack with
 // multiple=1 acknowledges them all, and the last ones at the end. Exits
-// after --count messages; --delete then deletes Q.
+// after --count messages; --delete then deletes Q. It says "amqp-peer:
+// consuming Q" on stderr once basic.consume is answered.
 //
 // Each prints one JSON line on stdout, e.g.
 //   {"program":"amqp-peer","mode":"publish","queue":"q","type":"quorum",
@@ -76,7 +79,7 @@ struct Options {
       stderr,
       "amqp-peer: %s\n"
       "usage: amqp-peer publish --port P --queue Q --file FILE [--type "
-      "quorum|classic] [--window N] [--rate R] [--timeout SECS]\n"
+      "quorum|classic] [--count N] [--window N] [--rate R] [--timeout SECS]\n"
       "       amqp-peer consume --port P --queue Q --count N [--type "
       "quorum|classic] [--prefetch N] [--ack-every N] [--timeout SECS] "
       "[--delete]\n",
@@ -153,6 +156,7 @@ Options ParseArgs(int argc, char** argv) {
   if (o.queue.empty()) Usage("--queue is required");
   if (o.mode == "publish" && o.file.empty()) Usage("--file is required");
   if (o.mode == "consume" && o.count == 0) Usage("--count is required");
+  if (o.mode == "publish" && o.remove) Usage("--delete is for consume");
   if (o.prefetch > 65535) Usage("--prefetch is at most 65535");
   return o;
 }
@@ -451,6 +455,7 @@ int Publish(const Options& o) {
     if (!line.empty()) lines.push_back(line);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
   }
+  if (o.count > 0 && lines.size() > o.count) lines.resize(o.count);
   if (lines.empty()) Die(kExitInput, o.file + " has no lines");
   amqp_connection_state_t conn = Connect(o);
   Publisher p(o, conn, lines.size());
@@ -466,6 +471,7 @@ int Consume(const Options& o) {
                      amqp_empty_bytes, /*no_local=*/0, /*no_ack=*/0,
                      /*exclusive=*/0, amqp_empty_table);
   CheckReply(conn, "basic.consume");
+  std::fprintf(stderr, "amqp-peer: consuming %s\n", o.queue.c_str());
   uint64_t got = 0, bytes = 0, acks = 0, redelivered = 0, last_tag = 0;
   Clock::time_point first{}, last{};
   timeval tv{static_cast<time_t>(o.timeout_s),

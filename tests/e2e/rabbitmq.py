@@ -89,8 +89,10 @@ class RabbitMQError(RuntimeError):
 class RabbitMQ:
     """A private rabbitmq-server node; see the module's docstring."""
 
-    def __init__(self, tls=False, require_client_cert=False, deadline=60.0, grace=5.0, config_extra=""):
-        self.tls, self.require_client_cert = tls, require_client_cert
+    def __init__(self, tls=False, require_client_cert=False, deadline=60.0, grace=5.0, config_extra="", parent=None):
+        """parent: where the temporary directory goes (default: tempfile's); config_extra: more
+        rabbitmq.conf lines."""
+        self.tls, self.require_client_cert, self.parent = tls, require_client_cert, parent
         self.deadline, self.grace, self.config_extra = deadline, grace, config_extra
         self.host = "127.0.0.1"
         self.dir = self.epmd = self.server = None
@@ -131,7 +133,7 @@ class RabbitMQ:
         if not installed():
             raise RabbitMQError(f"{SERVER} (rabbitmq-server) or epmd is not installed")
         t0 = time.monotonic()
-        self.dir = tempfile.mkdtemp(prefix="govstream-rabbitmq-")
+        self.dir = tempfile.mkdtemp(prefix="govstream-rabbitmq-", dir=self.parent)
         try:
             self._start(t0)
         except BaseException:
@@ -245,6 +247,17 @@ class RabbitMQ:
     def pids(self):
         """The live processes of the node's process group."""
         return _group_pids(self.epmd.pid) if self.epmd else []
+
+    def beam_pid(self):
+        """The pid of the node's Erlang VM (beam.smp), or None."""
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip().startswith("beam"):
+                        return pid
+            except OSError:
+                pass
+        return None
 
     def stop(self):
         """Ends the node's whole process group (bounded) and removes its directory."""
