@@ -46,7 +46,7 @@ import subprocess
 import tempfile
 import time
 
-SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+SERVER = os.environ.get("GOVSTREAM_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server")  # env: for tests
 _serial = itertools.count(1)
 
 
