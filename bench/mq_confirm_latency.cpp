@@ -132,7 +132,6 @@ int main(int argc, char** argv) {
   std::vector<float> latency_us;
   latency_us.reserve(n);
   uint64_t next = 0, seq = 1, batches = 0, confirmed = 0, refused = 0;
-  std::string body;
   const auto start = Clock::now();
   auto due_at = [&](uint64_t k) {
     return start + std::chrono::duration_cast<Clock::duration>(
@@ -148,14 +147,9 @@ int main(int argc, char** argv) {
                  1);
       due = std::min<uint64_t>(due, next + 1000);
       if (due > next && inflight.size() < kWindow) {
-        body.clear();
-        proto::BeginPublish(&body);
-        for (uint64_t k = next; k < due; ++k) {
-          proto::AppendPublish({topic, lines[k]}, &body);
-        }
+        for (uint64_t k = next; k < due; ++k) client->Add(topic, lines[k]);
         uint32_t c = static_cast<uint32_t>(due - next);
-        proto::FinishPublish(seq, WallUs(), 0, c, &body);
-        st = client->Send(proto::Command::kPublish, body);
+        st = client->SendBatch(seq, c, WallUs(), /*mandatory=*/false);
         if (!st.ok()) Die(5, st.message());
         inflight.push_back({seq, c, Clock::now()});
         seq += c;
@@ -185,12 +179,10 @@ int main(int argc, char** argv) {
     mq::Client::Event ev;
     st = client->Wait(wait_ms, &got, &ev);
     while (st.ok() && got) {
-      if (ev.command == proto::Command::kConfirm) {
+      if (ev.kind == mq::Client::Event::Kind::kConfirm) {
         auto at = Clock::now();
         last_event = at;
-        proto::Confirm c;
-        st = proto::DecodeConfirm(ev.body, &c);
-        if (!st.ok()) Die(5, st.message());
+        const proto::Confirm& c = ev.confirm;
         if (inflight.empty() || inflight.front().first_seq != c.first_seq ||
             inflight.front().count != c.count) {
           Die(5, "a CONFIRM out of order");
@@ -202,10 +194,6 @@ int main(int argc, char** argv) {
         confirmed += c.count - c.refused.size();
         latency_us.insert(latency_us.end(), c.count - c.refused.size(), us);
         inflight.pop_front();
-      } else if (ev.command == proto::Command::kBye ||
-                 ev.command == proto::Command::kError) {
-        Die(5,
-            std::string("the broker said ") + proto::CommandName(ev.command));
       }
       st = client->Wait(0, &got, &ev);
     }
