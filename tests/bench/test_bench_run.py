@@ -2,7 +2,8 @@
 """The benchmark harness, tested so that it cannot rot: bench/run --quick runs
 every case of the filter and agg suites on tiny data and each produces results
 of the documented schema; a deliberately wrong peer is caught by the output
-check before anything is timed; a peer that is not installed is shown as such;
+check before anything is timed; a peer that is not installed is shown as such
+(also RabbitMQ in the durable suite, whose mq-broker rows still run);
 --render rewrites only the text between a doc's generated markers.
 
 usage: python3 tests/bench/test_bench_run.py BUILD_DIR
@@ -36,9 +37,9 @@ def read(path):
         return f.read()
 
 
-def bench(*args, timeout=600):
+def bench(*args, timeout=600, env=None):
     return subprocess.run([RUN, "--quick", "--build-dir", BUILD, *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=dict(os.environ, **(env or {})))
 
 
 class BenchRunTest(unittest.TestCase):
@@ -111,6 +112,22 @@ class BenchRunTest(unittest.TestCase):
         self.assertEqual(rows["missing-peer", "no such tool"]["status"], "not installed")
         self.assertEqual(rows["missing-peer", "govstream"]["status"], "ok")
         self.assertIn("ratio", rows["missing-peer", "jq"])
+
+    def test_durable_without_rabbitmq(self):
+        # Where rabbitmq-server is missing, the durable suite still measures mq-broker and shows
+        # the RabbitMQ rows as not installed (the fixture's server path is pointed elsewhere).
+        out = os.path.join(self.tmp, "durable.json")
+        p = bench("--no-doc", "--json", out, "durable/throughput",
+                  env={"GOVSTREAM_RABBITMQ_SERVER": "/nonexistent/rabbitmq-server"})
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        rows = {r["tool"]: r for r in json.loads(read(out))}
+        self.assertEqual([t for t, r in rows.items() if r["status"] == "not installed"],
+                         ["RabbitMQ quorum queue", "RabbitMQ classic durable queue"])
+        for t in ("govstream", "in-memory queue (no --data-dir)", "mq-broker --data-dir --fsync always"):
+            self.assertEqual(rows[t]["status"], "ok", t)
+            self.assertEqual(rows[t]["received_worst"], rows[t]["sent"], t)
+            self.assertGreater(rows[t]["rate"], 0, t)
+        self.assertGreater(rows["govstream"]["vs_memory"], 0)
 
     def test_render_writes_only_between_the_markers(self):
         doc = os.path.join(self.tmp, "benchmarks.md")

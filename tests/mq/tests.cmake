@@ -43,3 +43,16 @@ set_tests_properties(e2e_mq_durable PROPERTIES
   TIMEOUT 900
   LABELS "e2e;mq"
   RUN_SERIAL TRUE)
+
+#   e2e_rabbitmq_fixture  tests/e2e/test_rabbitmq_fixture.py: the private
+#                RabbitMQ node of tests/e2e/rabbitmq.py (used by bench/run
+#                durable and the AMQP tests) starts, takes and gives a message
+#                over amqp:// and amqps:// (pika), and stops without leaving a
+#                process behind. Skipped when rabbitmq-server or python3-pika
+#                is missing.
+add_test(NAME e2e_rabbitmq_fixture
+         COMMAND ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_rabbitmq_fixture.py -v)
+set_tests_properties(e2e_rabbitmq_fixture PROPERTIES
+  TIMEOUT 180
+  LABELS "e2e;mq"
+  RUN_SERIAL TRUE)
