@@ -48,11 +48,28 @@ set_tests_properties(e2e_mq_durable PROPERTIES
 #                RabbitMQ node of tests/e2e/rabbitmq.py (used by bench/run
 #                durable and the AMQP tests) starts, takes and gives a message
 #                over amqp:// and amqps:// (pika), and stops without leaving a
-#                process behind. Skipped when rabbitmq-server or python3-pika
-#                is missing.
+#                process behind. Fails when rabbitmq-server or python3-pika
+#                is missing (scripts/install-deps installs them).
 add_test(NAME e2e_rabbitmq_fixture
          COMMAND ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_rabbitmq_fixture.py -v)
 set_tests_properties(e2e_rabbitmq_fixture PROPERTIES
   TIMEOUT 180
+  LABELS "e2e;mq"
+  RUN_SERIAL TRUE)
+
+#   e2e_mq_amqp  tests/e2e/test_amqp_live.py: mq-pub and mq-sub against that
+#                RabbitMQ node over amqp:// and amqps://: quorum, classic and
+#                stream queues, publisher confirms, mandatory returns and
+#                nacks (status 6), refused logins (10), refused set-ups (11),
+#                credentials from a file or the environment, TLS with and
+#                without a client certificate, acks after the write (-c N,
+#                SIGINT, | head), pika as the foreign publisher and consumer,
+#                and one pipeline run unchanged against mq-broker and RabbitMQ.
+add_test(NAME e2e_mq_amqp
+         COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 GOVSTREAM_SANITIZED=$<BOOL:${GOVSTREAM_SANITIZE}>
+                 ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_amqp_live.py -v)
+set_tests_properties(e2e_mq_amqp PROPERTIES
+  TIMEOUT 600
   LABELS "e2e;mq"
   RUN_SERIAL TRUE)
