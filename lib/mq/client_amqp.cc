@@ -214,6 +214,8 @@ class AmqpClient final : public Client {
   std::string returned_reason_;       // a basic.return waiting for its ack
   uint64_t returned_tag_ = 0;
   bool announce_subscribed_ = false;
+  std::string consumer_tag_;  // once consuming
+  bool acked_ = false;        // some delivery was acknowledged
   std::vector<amqp_envelope_t> envelopes_;  // backing the last kDeliver event
   int64_t last_send_ms_ = 0;
   int64_t last_recv_ms_ = 0;
@@ -536,9 +538,11 @@ Status AmqpClient::Subscribe(const proto::Subscribe& s) {
     offset[0].value.kind = AMQP_FIELD_KIND_UTF8;
     offset[0].value.value.bytes = amqp_cstring_bytes("first");
     amqp_table_t consume_args = options_.queue_type == "stream" ? amqp_table_t{1, offset} : amqp_empty_table;
-    amqp_basic_consume(conn_, kChannel, Bytes(queue), amqp_empty_bytes, 0, /*no_ack=*/0, 0, consume_args);
+    amqp_basic_consume_ok_t* ok =
+        amqp_basic_consume(conn_, kChannel, Bytes(queue), amqp_empty_bytes, 0, /*no_ack=*/0, 0, consume_args);
     st = FromReply(amqp_get_rpc_reply(conn_), "consuming queue " + queue);
     if (!st.ok()) return st;
+    consumer_tag_.assign(View(ok->consumer_tag));
   }
   announce_subscribed_ = true;
   last_send_ms_ = NowMs();
@@ -550,6 +554,7 @@ Status AmqpClient::Ack(const proto::Ack& a) {
   // Tags are written in delivery order: one ack with multiple covers them.
   uint64_t last = *std::max_element(a.tags.begin(), a.tags.end());
   int rc = amqp_basic_ack(conn_, kChannel, last, 1);
+  acked_ = true;
   last_send_ms_ = NowMs();
   return FromCode(rc, "acknowledging");
 }
@@ -709,9 +714,19 @@ Status AmqpClient::KeepAlive() {
 void AmqpClient::Bye(std::string_view) {
   if (closed_ || conn_ == nullptr) return;
   closed_ = true;
-  // Closing the channel hands every unacknowledged delivery back to the queue.
   struct timeval t = {2, 0};
   amqp_set_rpc_timeout(conn_, &t);
+  if (!consumer_tag_.empty() && acked_) {
+    // RabbitMQ 3.10's quorum queues may drop acks that arrive just before
+    // the channel closes and redeliver those messages
+    // (rabbitmq/rabbitmq-server#10327). Stop the consumer first (a round
+    // trip behind the acks on this channel) and give the queue a moment to
+    // apply them: a duplicate is then rare, never a loss.
+    amqp_basic_cancel(conn_, kChannel, Bytes(consumer_tag_));
+    (void)amqp_get_rpc_reply(conn_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(options_.queue_type == "classic" ? 0 : 200));
+  }
+  // Closing the channel hands every unacknowledged delivery back to the queue.
   amqp_channel_close(conn_, kChannel, AMQP_REPLY_SUCCESS);
   amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
 }
