@@ -329,12 +329,26 @@ Status AmqpClient::Open(const ClientOptions& o) {
   }
   struct timeval rpc = {static_cast<time_t>(std::max<int64_t>(1, o.connect_timeout_ms / 1000) + 5), 0};
   amqp_set_rpc_timeout(conn_, &rpc);
-  amqp_table_entry_t prop[1];
+  // Capabilities: basic.cancel when the queue goes away (else a consumer of
+  // a deleted queue would wait forever), nacks, and a close with the reason
+  // on a refused login.
+  amqp_table_entry_t caps[4];
+  const char* cap_names[4] = {"consumer_cancel_notify", "basic.nack", "publisher_confirms",
+                              "authentication_failure_close"};
+  for (int i = 0; i < 4; ++i) {
+    caps[i].key = amqp_cstring_bytes(cap_names[i]);
+    caps[i].value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    caps[i].value.value.boolean = 1;
+  }
+  amqp_table_entry_t prop[2];
   prop[0].key = amqp_cstring_bytes("connection_name");
   prop[0].value.kind = AMQP_FIELD_KIND_UTF8;
   std::string cname = std::string(o.role == proto::Role::kPublisher ? "mq-pub " : "mq-sub ") + o.name;
   prop[0].value.value.bytes = Bytes(cname);
-  amqp_table_t props = {1, prop};
+  prop[1].key = amqp_cstring_bytes("capabilities");
+  prop[1].value.kind = AMQP_FIELD_KIND_TABLE;
+  prop[1].value.value.table = {4, caps};
+  amqp_table_t props = {2, prop};
   amqp_rpc_reply_t r = amqp_login_with_properties(conn_, url_.vhost.c_str(), 0, 131072, kHeartbeatSeconds, &props,
                                                   AMQP_SASL_METHOD_PLAIN, user.c_str(), password.c_str());
   if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_CONNECTION_CLOSED) {

@@ -37,7 +37,11 @@ class LineSink {
       : o_(o), out_(out), reporter_(r), res_(res) {}
 
   // False if the payload was skipped (reported).
-  bool Write(const proto::Delivery& d) {
+  bool Write(proto::Delivery d) {
+    // One line's terminator at the end of a payload (amqp-publish -l and
+    // other line-based publishers send it) is the line's end, not content.
+    if (!d.payload.empty() && d.payload.back() == '\n') d.payload.remove_suffix(1);
+    if (!d.payload.empty() && d.payload.back() == '\r') d.payload.remove_suffix(1);
     ++res_->received;
     if (d.redelivered) ++res_->redelivered;
     // Latency (for --stats only): one clock read per batch, see BatchArrived().

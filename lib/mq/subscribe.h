@@ -14,7 +14,8 @@
 // (Connection), on SIGINT/SIGTERM (Interrupted) or when the output is closed
 // (BrokenPipe). When `output_fd` is a pipe, its reader going away (`| head`
 // exited) is noticed while waiting for messages too, not only at the next
-// write. A payload that is not one line of valid JSON (possible from a raw
+// write. A payload ending in one newline (amqp-publish -l) is taken without
+// it. A payload that is not one line of valid JSON (possible from a raw
 // protocol client) is reported, skipped and acknowledged.
 //
 // Acknowledgement means "written to our output": lines still in a pipe

@@ -413,6 +413,86 @@ class Foreign(AmqpTest):
         self.assertEqual(b"".join(got), data)
 
 
+    def test_amqp_tools_both_ways_with_identical_bytes(self):
+        q = self.q("tools-in")
+        self.declare(q, "tools.in")
+        data = b"".join(b'{"tool":%d,"s":"\\u00e9 caf\xc3\xa9"}\n' % i for i in range(10))
+        p = subprocess.run(["amqp-publish", "-u", NODE.url, "-e", "amq.topic", "-r", "tools.in", "-l"], input=data,
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, out, err = self.consume(q, ["tools.in"], "-c", "10")
+        self.assertEqual(status, EXIT_OK, err)
+        self.assertEqual(out, data)
+        # mq-pub -> amqp-consume (one command per message, body on stdin).
+        ch = self.channel()
+        q2 = self.q("tools-out")
+        ch.queue_declare(q2, durable=True, arguments={"x-queue-type": "quorum"})
+        ch.queue_bind(q2, "amq.topic", routing_key="tools.out")
+        status, err = self.pub(["--topic", "tools.out"], data)
+        self.assertEqual(status, EXIT_OK, err)
+        p = subprocess.run(["amqp-consume", "-u", NODE.url, "-q", q2, "-c", "10", "--", "sh", "-c", "cat; echo"],
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, data)
+
+
+class Failures(AmqpTest):
+    def test_missing_vhost_is_status_10(self):
+        url = "amqp://guest:guest@127.0.0.1:%d/no-such-vhost" % NODE.port
+        status, err = self.pub(["-b", url, "--topic", "x"], b'{"a":1}\n', broker=False)
+        self.assertEqual(status, EXIT_ACCESS, err)
+        self.assertIn("no-such-vhost", err)
+
+    def test_queue_deleted_under_a_consumer_is_status_5(self):
+        q = self.q("gone")
+        self.declare(q, "gone")
+        sub = self.sub(["--queue", q, "--topic", "gone"])
+        time.sleep(1.0)
+        self.channel().queue_delete(q)
+        out, _ = sub.communicate(timeout=30)
+        self.assertEqual(sub.returncode, EXIT_CONNECTION, self.err(sub))
+        self.assertIn("cancelled the consumer", self.err(sub))
+
+    def test_200000_lines_into_a_quorum_queue(self):
+        n = 50000 if os.environ.get("GOVSTREAM_SANITIZED", "").upper() in ("1", "ON", "TRUE") else 200000
+        q = self.q("many")
+        self.declare(q, "many")
+        data = self.lines(n, pad=b',"pad":"' + b"p" * 200 + b'"')
+        status, err = self.pub(["--topic", "many"], data, timeout=300)
+        self.assertEqual(status, EXIT_OK, err)
+        status, out, err = self.consume(q, ["many"], "-c", str(n), timeout=300)
+        self.assertEqual(status, EXIT_OK, err)
+        self.assertEqual(out, data)
+
+    def test_consumer_killed_midway_every_line_at_least_once_duplicates_redelivered(self):
+        n = 20000
+        q = self.q("kill")
+        self.declare(q, "kill")
+        status, err = self.pub(["--topic", "kill"], self.lines(n))
+        self.assertEqual(status, EXIT_OK, err)
+        first = self.sub(["--queue", q, "--topic", "kill", "--envelope", "--prefetch", "500"],
+                         stdout=open(self.path("first.out"), "wb"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and os.path.getsize(self.path("first.out")) < 200000:
+            time.sleep(0.01)
+        first.kill()
+        first.wait(timeout=10)
+        with open(self.path("first.out"), "rb") as f:
+            got = f.read()
+        got = got[:got.rfind(b"\n") + 1]  # a line cut by the kill is not a delivery
+        a = envelopes(got)
+        status, out, err = self.consume(q, ["kill"], "--envelope", "-W", "2s", timeout=120)
+        b = envelopes(out)
+        ids_a = [e["payload"]["id"] for e in a]
+        ids_b = [e["payload"]["id"] for e in b]
+        self.assertGreater(len(ids_a), 0)
+        self.assertEqual(sorted(set(ids_a) | set(ids_b)), list(range(n)))
+        dup = set(ids_a) & set(ids_b)
+        self.assertTrue(all(e["redelivered"] for e in b if e["payload"]["id"] in dup))
+        print("\nconsumer kill -9: %d lines before the kill, %d after, %d duplicates (all marked redelivered)"
+              % (len(ids_a), len(ids_b), len(dup)), file=sys.stderr)
+
+
 class Differential(AmqpTest):
     """The same pipeline, unchanged but for --broker, against mq-broker and
     RabbitMQ: the same output and the same exit statuses."""
