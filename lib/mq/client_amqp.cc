@@ -639,6 +639,9 @@ Status AmqpClient::ReadOne(bool* delivered) {
 Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interruptible) {
   *got = false;
   ReleaseEnvelopes();
+  // Frames decoded since the last call (confirms, heartbeats) live in the
+  // connection's pools until released; nothing refers to them any more.
+  amqp_maybe_release_buffers(conn_);
   const int64_t deadline = NowMs() + std::max<int64_t>(0, timeout_ms);
   for (;;) {
     if (announce_subscribed_) {
@@ -708,6 +711,12 @@ Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interr
 Status AmqpClient::KeepAlive() {
   if (closed_) return Status(Status::Code::kConnection, "the connection to RabbitMQ at " + url_.shown + " is closed");
   const int64_t now = NowMs();
+  if (now - last_recv_ms_ > 3 * heartbeat_ms()) {
+    // A caller busy elsewhere (a blocked output) leaves input unread: input
+    // waiting means RabbitMQ is alive (it is read by the next Wait()).
+    struct pollfd in = {amqp_get_sockfd(conn_), POLLIN, 0};
+    if (amqp_data_in_buffer(conn_) || amqp_frames_enqueued(conn_) || ::poll(&in, 1, 0) > 0) last_recv_ms_ = now;
+  }
   if (now - last_recv_ms_ > 3 * heartbeat_ms()) {
     closed_ = true;
     return Status(Status::Code::kConnection, fmt::format("lost RabbitMQ at {}: nothing received for {} ms",
