@@ -2,7 +2,7 @@
 //
 // usage: amqp-peer publish --port P --queue Q --file FILE [--type quorum]
 //                  [--count N] [--window N] [--rate MSGS_PER_SEC]
-//                  [--timeout SECS]
+//                  [--exchange X --routing-key K] [--timeout SECS]
 //        amqp-peer consume --port P --queue Q --count N [--type quorum]
 //                  [--prefetch N] [--ack-every N] [--timeout SECS] [--delete]
 //        common: [--host 127.0.0.1] (guest/guest, vhost /)
@@ -12,7 +12,9 @@
 //
 // publish: every line of FILE (or its first --count lines; newline stripped,
 // loaded before timing) is one persistent message (delivery_mode 2) to the
-// default exchange with routing key Q, mandatory, on a channel in confirm
+// default exchange with routing key Q (or, with --exchange and
+// --routing-key, to exchange X with key K: X must exist and route K to Q,
+// as amq.topic does once Q is bound to K), mandatory, on a channel in confirm
 // mode. Publishing is pipelined: up
 // to --window messages (default 1000) may be unconfirmed at a time; the
 // publisher reads the broker's basic.ack / basic.nack frames as they come
@@ -67,7 +69,8 @@ constexpr int kExitInput = 1, kExitUsage = 2, kExitConnection = 5,
               kExitRefused = 6, kExitTimeout = 7;
 
 struct Options {
-  std::string mode, host = "127.0.0.1", queue, type = "quorum", file;
+  std::string mode, host = "127.0.0.1", queue, type = "quorum", file, exchange,
+      routing_key;
   int port = 5672;
   uint64_t window = 1000, count = 0, prefetch = 1000, ack_every = 250;
   double rate = 0, timeout_s = 60;
@@ -79,7 +82,8 @@ struct Options {
       stderr,
       "amqp-peer: %s\n"
       "usage: amqp-peer publish --port P --queue Q --file FILE [--type "
-      "quorum|classic] [--count N] [--window N] [--rate R] [--timeout SECS]\n"
+      "quorum|classic] [--count N] [--window N] [--rate R] [--exchange X "
+      "--routing-key K] [--timeout SECS]\n"
       "       amqp-peer consume --port P --queue Q --count N [--type "
       "quorum|classic] [--prefetch N] [--ack-every N] [--timeout SECS] "
       "[--delete]\n",
@@ -135,6 +139,10 @@ Options ParseArgs(int argc, char** argv) {
       }
     } else if (a == "--file") {
       o.file = value();
+    } else if (a == "--exchange") {
+      o.exchange = value();
+    } else if (a == "--routing-key") {
+      o.routing_key = value();
     } else if (a == "--window") {
       o.window = count();
     } else if (a == "--count") {
@@ -157,6 +165,10 @@ Options ParseArgs(int argc, char** argv) {
   if (o.mode == "publish" && o.file.empty()) Usage("--file is required");
   if (o.mode == "consume" && o.count == 0) Usage("--count is required");
   if (o.mode == "publish" && o.remove) Usage("--delete is for consume");
+  if (o.exchange.empty() != o.routing_key.empty())
+    Usage("--exchange and --routing-key go together");
+  if (o.mode == "consume" && !o.exchange.empty())
+    Usage("--exchange is for publish");
   if (o.prefetch > 65535) Usage("--prefetch is at most 65535");
   return o;
 }
@@ -253,8 +265,11 @@ class Publisher {
     amqp_basic_properties_t props;
     props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
     props.delivery_mode = 2;  // persistent
-    amqp_bytes_t exchange = amqp_empty_bytes;
-    amqp_bytes_t key = amqp_cstring_bytes(o_.queue.c_str());
+    amqp_bytes_t exchange = o_.exchange.empty()
+                                ? amqp_empty_bytes
+                                : amqp_cstring_bytes(o_.exchange.c_str());
+    amqp_bytes_t key = amqp_cstring_bytes(
+        (o_.exchange.empty() ? o_.queue : o_.routing_key).c_str());
     start_ = Clock::now();
     const uint64_t n = lines.size();
     for (uint64_t i = 0; i < n; ++i) {

@@ -3,7 +3,8 @@
 every case of the filter and agg suites on tiny data and each produces results
 of the documented schema; a deliberately wrong peer is caught by the output
 check before anything is timed; a peer that is not installed is shown as such
-(also RabbitMQ in the durable suite, whose mq-broker rows still run);
+(also RabbitMQ in the durable suite, whose mq-broker rows still run, and in the amqp suite, whose rows
+all need it);
 --render rewrites only the text between a doc's generated markers.
 
 usage: python3 tests/bench/test_bench_run.py BUILD_DIR
@@ -128,6 +129,16 @@ class BenchRunTest(unittest.TestCase):
             self.assertEqual(rows[t]["received_worst"], rows[t]["sent"], t)
             self.assertGreater(rows[t]["rate"], 0, t)
         self.assertGreater(rows["govstream"]["vs_memory"], 0)
+
+    def test_amqp_without_rabbitmq(self):
+        # Without rabbitmq-server the amqp suite runs nothing and passes, every row "not installed".
+        out = os.path.join(self.tmp, "amqp.json")
+        p = bench("--no-doc", "--json", out, "amqp/publish-quorum", "amqp/consume-quorum",
+                  env={"GOVSTREAM_RABBITMQ_SERVER": "/nonexistent/rabbitmq-server"})
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        rows = json.loads(read(out))
+        self.assertEqual(len(rows), 6)
+        self.assertEqual({r["status"] for r in rows}, {"not installed"})
 
     def test_render_writes_only_between_the_markers(self):
         doc = os.path.join(self.tmp, "benchmarks.md")
