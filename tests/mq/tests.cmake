@@ -73,3 +73,20 @@ set_tests_properties(e2e_mq_amqp PROPERTIES
   TIMEOUT 600
   LABELS "e2e;mq"
   RUN_SERIAL TRUE)
+
+#   e2e_mq_amqp_cluster  tests/e2e/test_amqp_cluster_live.py: past one machine.
+#                Three RabbitMQ nodes clustered on this machine (RabbitCluster:
+#                three node names and ports, one private epmd and cookie); a
+#                quorum queue on all three; the queue's leader is killed with
+#                kill -9 while mq-pub publishes 200,000 lines through it (exit
+#                status 5, the unconfirmed lines counted) or through a follower
+#                (exit status 0); every confirmed line is consumed from the
+#                survivors.
+add_test(NAME e2e_mq_amqp_cluster
+         COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 GOVSTREAM_SANITIZED=$<BOOL:${GOVSTREAM_SANITIZE}>
+                 ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_amqp_cluster_live.py -v)
+set_tests_properties(e2e_mq_amqp_cluster PROPERTIES
+  TIMEOUT 600
+  LABELS "e2e;mq"
+  RUN_SERIAL TRUE)
