@@ -8,6 +8,7 @@
 #include "agg/canonical.h"
 #include "alert/limiter.h"
 #include "alert/state_file.h"
+#include "base/clock.h"
 #include "expr/json.h"
 #include "io/signals.h"
 #include "stream/grouping.h"
@@ -24,11 +25,6 @@ void Append(std::string* out, const T&... parts) {
 
 constexpr int64_t kMinTime = -(int64_t{1} << 61);
 constexpr int64_t kMaxTime = int64_t{1} << 61;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string Shown(const expr::Value& v) {
   std::string s;

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "agg/sketches.h"
+#include "base/clock.h"
 #include "expr/json.h"
 #include "io/report.h"
 #include "io/signals.h"
@@ -30,20 +31,6 @@ constexpr size_t kDrainPerPoll = 256;          // messages read from one socket 
 constexpr size_t kRouteCacheMax = 100000;
 constexpr uint64_t kMaxShownProblems = 10;
 constexpr std::string_view kStatsTopic = "$SYS.broker.stats";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-uint64_t WallUs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
 
 struct Peer {
   uint64_t id = 0;

@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "io/signals.h"
 #include "mq/client.h"
 
@@ -54,15 +55,6 @@ constexpr uint64_t kMaxMessageBytes = 128ull << 20;  // RabbitMQ's default max_m
 constexpr uint64_t kMaxBatchBytes = 1u << 20;
 constexpr size_t kMaxDeliveriesPerEvent = 1000;
 constexpr const char* kTsHeader = "x-govstream-ts-us";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t WallUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 amqp_bytes_t Bytes(std::string_view s) {
   amqp_bytes_t b;
@@ -196,6 +188,9 @@ class AmqpClient final : public Client {
   // Reads one delivery (into envelopes_) or one other frame (handled),
   // without waiting; *delivered tells which.
   Status ReadOne(bool* delivered);
+  // Reads one frame; when it is a delivery, takes what else is already
+  // buffered (up to kMaxDeliveriesPerEvent) into *event, and sets *got.
+  Status ReadDeliveries(Event* event, bool* got);
   // The envelopes_ as a kDeliver event.
   void ToDeliveries(Event* event);
   void ReleaseEnvelopes();
@@ -636,6 +631,20 @@ Status AmqpClient::ReadOne(bool* delivered) {
   return FromReply(r, "reading");
 }
 
+Status AmqpClient::ReadDeliveries(Event* event, bool* got) {
+  bool delivered = false;
+  Status s = ReadOne(&delivered);
+  if (!s.ok() || !delivered) return s;
+  while (envelopes_.size() < kMaxDeliveriesPerEvent && (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_))) {
+    s = ReadOne(&delivered);
+    if (!s.ok()) return s;
+    if (!delivered && ready_.empty()) break;
+  }
+  ToDeliveries(event);
+  *got = true;
+  return Status::Ok();
+}
+
 Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interruptible) {
   *got = false;
   ReleaseEnvelopes();
@@ -662,20 +671,8 @@ Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interr
     }
     if (closed_) return Status(Status::Code::kConnection, "the connection to RabbitMQ at " + url_.shown + " is closed");
     if (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_)) {
-      bool delivered = false;
-      Status s = ReadOne(&delivered);
-      if (!s.ok()) return s;
-      if (delivered) {
-        // Take what else is already here, as one batch.
-        while (envelopes_.size() < kMaxDeliveriesPerEvent && (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_))) {
-          s = ReadOne(&delivered);
-          if (!s.ok()) return s;
-          if (!delivered && ready_.empty()) break;
-        }
-        ToDeliveries(event);
-        *got = true;
-        return Status::Ok();
-      }
+      Status s = ReadDeliveries(event, got);
+      if (!s.ok() || *got) return s;
       if (!ready_.empty() || amqp_frames_enqueued(conn_)) continue;
     }
     Status k = KeepAlive();
@@ -691,19 +688,8 @@ Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interr
     if (n == 2 && (fds[1].revents & (POLLERR | POLLHUP))) return Status::BrokenPipe();
     if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
       last_recv_ms_ = NowMs();  // heartbeats included (rabbitmq-c consumes those itself)
-      bool delivered = false;
-      Status s = ReadOne(&delivered);
-      if (!s.ok()) return s;
-      if (delivered) {
-        while (envelopes_.size() < kMaxDeliveriesPerEvent && (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_))) {
-          s = ReadOne(&delivered);
-          if (!s.ok()) return s;
-          if (!delivered && ready_.empty()) break;
-        }
-        ToDeliveries(event);
-        *got = true;
-        return Status::Ok();
-      }
+      Status s = ReadDeliveries(event, got);
+      if (!s.ok() || *got) return s;
     }
   }
 }

@@ -12,17 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "io/signals.h"
 #include "mq/client.h"
 #include "mq/transport.h"
 
 namespace govstream::mq {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 class ZmqClient final : public Client {
  public:

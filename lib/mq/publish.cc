@@ -9,6 +9,7 @@
 #include <deque>
 #include <random>
 
+#include "base/clock.h"
 #include "io/signals.h"
 #include "mq/client.h"
 #include "mq/protocol.h"
@@ -21,16 +22,6 @@ namespace {
 constexpr size_t kWindow = 16;                  // batches awaiting confirmation
 constexpr size_t kMaxBatchBytes = 1u << 20;
 constexpr int64_t kIdleTickMs = 100;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-uint64_t WallUs() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-}
 
 // Evaluates the record's topic; false (and *error) if there is none.
 bool TopicOf(const PublishOptions& o, stream::RecordReader* records, std::string* topic, std::string* error) {

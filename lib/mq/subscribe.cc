@@ -9,6 +9,7 @@
 #include <simdjson.h>
 
 #include "agg/sketches.h"
+#include "base/clock.h"
 #include "expr/json.h"
 #include "expr/value.h"
 #include "io/signals.h"
@@ -20,15 +21,6 @@
 
 namespace govstream::mq {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t WallUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Writes messages as NDJSON lines and keeps the counts.
 class LineSink {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "agg/groups.h"
+#include "base/clock.h"
 #include "expr/json.h"
 #include "expr/projection.h"
 #include "io/signals.h"
@@ -16,11 +17,6 @@
 
 namespace govstream::stream {
 namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The event time from the --time expression's result (r, v, error), or
 // false with the reason.
