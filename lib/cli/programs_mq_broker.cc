@@ -53,7 +53,15 @@ const ProgramSpec& MqBrokerSpec() {
         "All endpoints listen on the loopback interface by default; listening on another "
         "address is an explicit choice (e.g. --listen tcp://0.0.0.0:7750). A port given as * "
         "is chosen by the system; the endpoints actually bound are printed on standard error "
-        "at start-up.";
+        "at start-up. Listening on another address without CURVE prints a warning naming the risk.\n"
+        "\n"
+        "Security. With --curve-key every endpoint is encrypted and authenticated with CURVE (ZeroMQ "
+        "RFC 26); with --authorized-keys only the listed client keys may connect (checked by a ZAP "
+        "handler, RFC 27), and with --acl each key name may only publish, subscribe, consume, declare "
+        "and bind what its rules grant. Nothing is refused silently: a refused key or a refused "
+        "command makes the client exit 10 with the reason, a refused publish is negatively confirmed "
+        "(mq-pub exits 6, naming the topic and the rule), and every refusal is logged with the key "
+        "name and counted in $SYS.broker.stats (security). SIGHUP reloads the keys and the rules.";
     s.options = {
         {.long_name = "listen", .short_name = 'l', .kind = ValueKind::kEndpoint, .value_name = "ENDPOINT",
          .help = "Where mq-pub and mq-sub connect", .default_text = "tcp://127.0.0.1:7750"},
@@ -113,13 +121,47 @@ const ProgramSpec& MqBrokerSpec() {
          .help = "With --data-dir: most of one queue's messages held in memory; the rest of its backlog stays "
                  "on disk and is read back in order as it is delivered",
          .default_text = "64M"},
+        {.long_name = "curve-key", .kind = ValueKind::kFile, .value_name = "FILE",
+         .help = "Encrypt every endpoint with CURVE, with the broker's secret key in FILE (see --gen-key)",
+         .details = "Covers the client endpoint and the plain ZeroMQ XPUB, SUB and PULL endpoints. FILE must "
+                    "not be readable by group or others (as ssh demands of its keys). Give clients FILE.pub "
+                    "(mq-pub/mq-sub --server-key FILE.pub, or pyzmq's curve_serverkey). Without "
+                    "--authorized-keys any client that knows the broker's public key may connect: the "
+                    "traffic is encrypted, not authorised."},
+        {.long_name = "authorized-keys", .kind = ValueKind::kFile, .value_name = "PATH",
+         .help = "Only clients with these public keys may connect (a directory of .pub files, or a file)",
+         .details = "A directory holds one certificate per client (its metadata name, else its file name "
+                    "without .pub, names the key), as written by --gen-key or CZMQ's zcert; a file is one "
+                    "such certificate, or lines 'NAME PUBLIC-KEY' (Z85). The keys are reloaded on SIGHUP and "
+                    "when PATH changes (checked twice a second), without dropping other clients; the "
+                    "sessions and plain connections of a removed key are closed (mq-sub and mq-pub exit 10). "
+                    "A PATH that fails to load keeps the previous keys, and says why. Refusals are logged with "
+                    "the key and counted (security.auth_refused in $SYS.broker.stats)."},
+        {.long_name = "acl", .kind = ValueKind::kFile, .value_name = "FILE",
+         .help = "What each key name may publish, subscribe to, consume, declare and bind (needs --authorized-keys)",
+         .details = "Lines (mosquitto's acl_file, with govstream's patterns; '#' starts a comment line): "
+                    "'key NAME' (or 'user NAME'; 'key *' for every key) starts NAME's rules; 'topic write "
+                    "PATTERN' allows publishing to the topics PATTERN matches; 'topic read PATTERN' allows "
+                    "subscribing to the patterns it covers (fan-out, plain SUB prefixes, and queue bindings); "
+                    "'topic readwrite PATTERN' (or 'topic PATTERN') both; 'queue consume|declare|bind|all "
+                    "NAME' the queues NAME matches ('*': any characters). Everything else is refused: a "
+                    "publish per message (negatively confirmed: mq-pub exits 6 and names the topic and the "
+                    "rule), a subscription, consume, declare or bind at once (mq-sub exits 10 with the "
+                    "reason). $SYS topics need rules naming $SYS ('topic read $SYS.#'). Reloaded with "
+                    "--authorized-keys; live subscriptions the new rules refuse are closed. Refusals are "
+                    "logged with the key name and counted (security.acl_refused)."},
+        {.long_name = "gen-key", .kind = ValueKind::kFile, .value_name = "FILE",
+         .help = "Write a new CURVE key pair: FILE (secret, mode 0600) and FILE.pub, then exit",
+         .details = "For the broker and for each client. The key's name (in both files' metadata) is FILE's "
+                    "base name without extension: the name --acl rules use when FILE.pub is put into the "
+                    "--authorized-keys directory. Existing files are never overwritten."},
         {.long_name = "verbose", .short_name = 'v', .kind = ValueKind::kFlag,
          .help = "Log clients connecting and leaving, and queues being declared"},
     };
     s.exit_codes = {
         {kExitOk, "Stopped by SIGINT or SIGTERM after telling every client."},
-        {kExitUsage, "Usage error: bad option or endpoint."},
-        {kExitIo, "The --data-dir cannot be used: not creatable or writable, or locked by another mq-broker."},
+        {kExitUsage, "Usage error: bad option or endpoint; a key, --authorized-keys or --acl file with bad contents or a secret key readable by others."},
+        {kExitIo, "The --data-dir cannot be used (not creatable or writable, or locked by another mq-broker), or a key or --acl file cannot be read or written."},
         {kExitConnection, "An endpoint could not be bound (address in use, no permission)."},
     };
     s.examples = {
@@ -127,6 +169,9 @@ const ProgramSpec& MqBrokerSpec() {
         {"Accept clients from other machines, stats every minute:",
          "mq-broker --listen tcp://0.0.0.0:7750 --stats-interval 1m"},
         {"Keep queues on disk, through restarts and crashes:", "mq-broker --data-dir /var/lib/govstream/mq"},
+        {"Encrypt, and admit only known clients (keys made with --gen-key):",
+         "mq-broker --gen-key broker.key && mq-broker --curve-key broker.key --authorized-keys clients/ "
+         "--acl broker.acl"},
         {"Watch the depth of every queue:",
          "mq-sub --topic '$SYS.broker.stats' | stream-filter --map '.queues' true"},
     };

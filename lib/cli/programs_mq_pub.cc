@@ -169,7 +169,9 @@ const ProgramSpec& MqPubSpec() {
          "Confirmations did not arrive within --timeout. The lines confirmed "
          "and not "
          "confirmed are reported."},
-        {kExitAccess, "amqp://: the broker refused the login or the permission (the reason is printed)."},
+        {kExitAccess, "The broker refused this client (the reason is printed): amqp://, the login or a permission; "
+                      "mq-broker, this client's CURVE key (not authorized, or removed while connected), CURVE "
+                      "against a plain-text broker or the reverse, or an --acl rule"},
         {kExitRejected, "amqp://: the broker refused the set-up: the --exchange does not exist."},
         {kExitInterrupted,
          "Interrupted by SIGINT or SIGTERM. mq-pub stops reading, waits (up to "

@@ -135,7 +135,9 @@ const ProgramSpec& MqSubSpec() {
          "subscriber that "
          "fell too far behind); the reason is printed."},
         {kExitTimeout, "No message arrived within --timeout."},
-        {kExitAccess, "amqp://: the broker refused the login or the permission (the reason is printed)."},
+        {kExitAccess, "The broker refused this client (the reason is printed): amqp://, the login or a permission; "
+                      "mq-broker, this client's CURVE key (not authorized, or removed while connected), CURVE "
+                      "against a plain-text broker or the reverse, or an --acl rule"},
         {kExitRejected,
          "amqp://: the broker refused the set-up: the --exchange does not exist, or the --queue exists "
          "with another type or other arguments."},

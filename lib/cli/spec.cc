@@ -112,6 +112,18 @@ std::vector<OptionSpec> CommonClientOptions() {
        .kind = ValueKind::kFile,
        .value_name = "FILE",
        .help = "amqps://: the client certificate's private key (PEM)"},
+      {.long_name = "curve-key",
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "mq-broker: encrypt with CURVE and authenticate with this client's secret key file (with --server-key)",
+       .details = "FILE is a secret key made by mq-broker --gen-key (CZMQ's zcert format); it must not be "
+                  "readable by group or others. A key the broker does not authorize exits with status 10, "
+                  "\"the broker refused this client's key\"; so does a CURVE client reaching a plain-text "
+                  "broker, or the reverse."},
+      {.long_name = "server-key",
+       .kind = ValueKind::kString,
+       .value_name = "KEY",
+       .help = "mq-broker: the broker's public key: its .pub file, or the key's 40 Z85 characters"},
   };
 }
 

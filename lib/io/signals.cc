@@ -25,6 +25,11 @@ extern "C" void OnSignal(int sig) {
 
 extern "C" void OnAlarm(int) {}
 
+std::atomic<bool> g_reload{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void OnHangup(int) { g_reload.store(true, std::memory_order_relaxed); }
+
 }  // namespace
 
 void InstallSignalHandlers() {
@@ -41,6 +46,16 @@ void InstallSignalHandlers() {
   sa.sa_handler = OnAlarm;
   sigaction(SIGALRM, &sa, nullptr);
 }
+
+void InstallReloadHandler() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnHangup;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+bool TakeReloadRequest() { return g_reload.exchange(false, std::memory_order_relaxed); }
 
 bool InterruptRequested() { return g_signal.load(std::memory_order_relaxed) != 0; }
 int InterruptSignal() { return g_signal.load(std::memory_order_relaxed); }

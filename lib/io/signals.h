@@ -21,6 +21,12 @@ bool InterruptRequested();
 // The signal number that arrived (SIGINT or SIGTERM), or 0.
 int InterruptSignal();
 
+// SIGHUP as a request to reload configuration (mq-broker's keys and ACL)
+// instead of the default (terminate). TakeReloadRequest() is true once per
+// SIGHUP received (several before a call count as one).
+void InstallReloadHandler();
+bool TakeReloadRequest();
+
 }  // namespace govstream::io
 
 #endif  // GOVSTREAM_IO_SIGNALS_H_

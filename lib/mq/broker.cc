@@ -10,6 +10,10 @@
 #include <deque>
 #include <map>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "agg/sketches.h"
 #include "base/clock.h"
 #include "expr/json.h"
@@ -18,6 +22,7 @@
 #include "mq/broker_fsm.h"
 #include "mq/protocol.h"
 #include "mq/queue.h"
+#include "mq/security.h"
 #include "mq/store.h"
 #include "mq/topic.h"
 #include "mq/transport.h"
@@ -48,9 +53,38 @@ struct Peer {
   size_t pending_bytes = 0;
   int64_t last_ack_ms = 0;
   int fd = -1;           // connection the last message came in on
+  std::string key;       // its CURVE key's name ("" without --authorized-keys)
+  std::string remote;    // its TCP peer address "ip:port" (to close it on revocation), or ""
   bool suspect = false;  // a connection with that fd closed: probe it
   bool dirty = false;
 };
+
+// The TCP peer of a descriptor as "ip:port", or "" (not TCP, or closed).
+std::string PeerAddress(int fd) {
+  if (fd < 0) return {};
+  sockaddr_storage a{};
+  socklen_t n = sizeof a;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0) return {};
+  char ip[INET6_ADDRSTRLEN] = {};
+  if (a.ss_family == AF_INET) {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&a);
+    ::inet_ntop(AF_INET, &v4->sin_addr, ip, sizeof ip);
+    return fmt::format("{}:{}", ip, ntohs(v4->sin_port));
+  }
+  if (a.ss_family == AF_INET6) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&a);
+    ::inet_ntop(AF_INET6, &v6->sin6_addr, ip, sizeof ip);
+    return fmt::format("[{}]:{}", ip, ntohs(v6->sin6_port));
+  }
+  return {};
+}
+
+// Closes a connection under ZeroMQ's feet (its engine sees the end and
+// drops it), if the descriptor still is that connection.
+bool ShutdownConnection(int fd, const std::string& remote) {
+  if (remote.empty() || PeerAddress(fd) != remote) return false;
+  return ::shutdown(fd, SHUT_RDWR) == 0;
+}
 
 // A PUBLISH held back while a fan-out subscriber catches up.
 struct Parked {
@@ -88,11 +122,13 @@ class Broker::Impl {
   // sending events into a closed inproc pipe during shutdown.)
   ~Impl() {
     if (router_ && monitor_) router_->StopMonitor();
+    for (auto& [sock, pair] : plain_monitors_) sock->StopMonitor();
     router_.reset();
     xpub_.reset();
     sub_in_.reset();
     pull_in_.reset();
     monitor_.reset();
+    plain_monitors_.clear();
   }
 
   Status Open();
@@ -105,6 +141,7 @@ class Broker::Impl {
   void OnForeignMessage(const Frames& f, const std::shared_ptr<const std::string>& who, uint64_t* seq);
   void OnXPubSubscription(const Frames& f);
   void OnMonitorEvent(const Frames& f);
+  void OnPlainMonitorEvent(const Frames& f);
   // Actions of the state table (broker_fsm.h).
   void Refuse(Peer* p, std::string_view why);
   void Welcome(Peer* p, const proto::Hello& h);
@@ -155,11 +192,29 @@ class Broker::Impl {
   bool SendTo(Peer* p, proto::Command c, std::string_view body);
   void Problem(uint64_t* counter, const std::string& message);
   void RemoveClosed();
+  // Security: refuses `p` (DENIED, with why) and ends its session.
+  void Deny(Peer* p, const std::string& why);
+  // Rereads keys and ACL; closes what they no longer allow.
+  void Reload(bool forced);
+  // Plain ZeroMQ connections by descriptor, with their key (for revocation).
+  void NotePlain(const Frames& f);
+  // Whether a plain SUB prefix is allowed for `key`: every topic starting
+  // with it must be readable (checked word-wise, conservatively).
+  bool PrefixAllowed(const std::string& key, std::string_view prefix, std::string* why);
 
   BrokerOptions options_;
   io::Reporter* reporter_;
   Context ctx_;
   std::unique_ptr<Socket> router_, xpub_, sub_in_, pull_in_, monitor_;
+  std::unique_ptr<Security> security_;
+  struct PlainConn {
+    std::string key, remote;
+  };
+  absl::flat_hash_map<int, PlainConn> plain_conns_;
+  // With --authorized-keys: the plain sockets' monitors, whose DISCONNECTED
+  // events retire plain_conns_ entries (descriptors are reused).
+  std::vector<std::pair<Socket*, std::unique_ptr<Socket>>> plain_monitors_;
+  uint64_t revoked_ = 0;
   std::vector<std::string> endpoints_;
 
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_;  // by ZeroMQ identity
@@ -213,7 +268,12 @@ Status Broker::Impl::Open() {
     Status r = Recover();  // first: a locked or unreadable directory binds no port
     if (!r.ok()) return r;
   }
+  // Keys and the ZAP handler first: a CURVE socket must never be bound
+  // before the handler that checks its clients.
+  Status sec = Security::Open(options_.security, &ctx_, reporter_, &security_);
+  if (!sec.ok()) return sec;
   router_ = std::make_unique<Socket>(&ctx_, Socket::Type::kRouter);
+  security_->Secure(router_.get());
   router_->SetRouterMandatory();
   router_->SetSendHwm(0);  // bounded by the protocol: credit and publisher windows
   router_->SetRecvHwm(0);
@@ -228,8 +288,10 @@ Status Broker::Impl::Open() {
   auto open = [&](std::unique_ptr<Socket>* sock, Socket::Type type, const std::string& ep, const char* role) {
     if (ep.empty()) return Status::Ok();
     *sock = std::make_unique<Socket>(&ctx_, type);
+    security_->Secure(sock->get());
     (*sock)->SetMaxMessageSize(static_cast<int64_t>(max_frame));
     if (type == Socket::Type::kXPub) {
+      if (security_->has_acl()) (*sock)->SetXPubManual();  // each prefix is checked first
       (*sock)->SetXPubNoDrop();
       (*sock)->SetSendHwm(100000);
     }
@@ -241,6 +303,27 @@ Status Broker::Impl::Open() {
   if (!(s = open(&xpub_, Socket::Type::kXPub, options_.sub_listen, "plain-sub")).ok()) return s;
   if (!(s = open(&sub_in_, Socket::Type::kSub, options_.pub_listen, "plain-pub")).ok()) return s;
   if (!(s = open(&pull_in_, Socket::Type::kPull, options_.push_listen, "plain-push")).ok()) return s;
+  if (security_->restricted()) {
+    int n = 0;
+    for (Socket* sock : {xpub_.get(), sub_in_.get(), pull_in_.get()}) {
+      if (!sock) continue;
+      auto pair = sock->StartMonitor(&ctx_, "mq-broker-plain-monitor-" + std::to_string(n++));
+      if (pair) plain_monitors_.emplace_back(sock, std::move(pair));
+    }
+  }
+  if (!security_->curve()) {
+    for (const auto& [option, ep] : {std::pair<const char*, const std::string&>{"listen", options_.listen},
+                                     {"sub-listen", options_.sub_listen},
+                                     {"pub-listen", options_.pub_listen},
+                                     {"push-listen", options_.push_listen}}) {
+      if (ep.empty() || IsLocalEndpoint(ep)) continue;
+      reporter_->Error(fmt::format(
+          "warning: --{} {} accepts connections from other machines without CURVE: anyone who can reach it can "
+          "publish, subscribe, consume queues and read every payload in plain text (give --curve-key and "
+          "--authorized-keys; see mq-broker(1), SECURITY)",
+          option, ep));
+    }
+  }
   return Status::Ok();
 }
 
@@ -412,9 +495,20 @@ void Broker::Impl::OnClientMessage(const Frames& f) {
     return;
   }
   if (!p) {
+    std::string key = security_->curve() ? f.Property("User-Id") : std::string();
+    if (!security_->Admitted(key)) {
+      // A session started on a connection whose key has since been removed.
+      ++refused_commands_;
+      (void)router_->Send({identity, proto::EncodeHeader(proto::Command::kDenied),
+                           proto::EncodeReason("this client's key ('" + key +
+                                               "') is no longer in the broker's --authorized-keys")});
+      return;
+    }
     auto np = std::make_unique<Peer>();
     np->id = next_peer_id_++;
     np->identity = identity;
+    np->key = std::move(key);
+    if (security_->restricted()) np->remote = PeerAddress(f.source_fd());
     np->last_send_ms = NowMs();
     p = np.get();
     peers_by_id_[p->id] = p;
@@ -549,6 +643,8 @@ void Broker::Impl::Publish(Peer* p, const proto::PublishBatch& b) {
       ++oversized_;
       why = fmt::format("message of {} bytes is larger than --max-message-bytes {}", m.payload.size(),
                         options_.max_message_bytes);
+    } else if (!security_->Allows(p->key, Acl::Op::kPublish, m.topic, &why)) {
+      ++refused_;
     } else {
       auto sm = std::make_shared<StoredMessage>();
       sm->topic.assign(m.topic);
@@ -732,6 +828,10 @@ void Broker::Impl::ForwardToXPub(const StoredMessage& m) {
 }
 
 void Broker::Impl::Subscribe(Peer* p, const proto::Subscribe& s) {
+  std::string why;
+  for (std::string_view text : s.patterns) {
+    if (!security_->Allows(p->key, Acl::Op::kSubscribe, text, &why)) return Deny(p, why);
+  }
   p->patterns.clear();
   for (std::string_view text : s.patterns) {
     Pattern pat;
@@ -746,6 +846,23 @@ void Broker::Impl::Subscribe(Peer* p, const proto::Subscribe& s) {
 }
 
 void Broker::Impl::Consume(Peer* p, const proto::Subscribe& s) {
+  if (security_->has_acl()) {
+    std::string why, name(s.queue);
+    auto existing = queues_.find(name);
+    if (s.prefetch > 0 && !security_->Allows(p->key, Acl::Op::kConsume, name, &why)) return Deny(p, why);
+    if (existing == queues_.end() && !security_->Allows(p->key, Acl::Op::kDeclare, name, &why)) return Deny(p, why);
+    for (std::string_view text : s.patterns) {
+      bool bound = false;
+      if (existing != queues_.end()) {
+        for (const Pattern& b : existing->second->bindings()) bound = bound || b.text() == text;
+      }
+      if (bound) continue;  // binding it again changes nothing
+      if (!security_->Allows(p->key, Acl::Op::kBind, name, &why) ||
+          !security_->Allows(p->key, Acl::Op::kSubscribe, text, &why)) {
+        return Deny(p, why);
+      }
+    }
+  }
   Queue* q = DeclareQueue(std::string(s.queue));
   bool bound = false;
   for (std::string_view text : s.patterns) {
@@ -954,6 +1071,19 @@ void Broker::Impl::OnForeignMessage(const Frames& f, const std::shared_ptr<const
     Problem(&foreign_rejected_, "rejected a message " + where + ": " + s.message());
     return;
   }
+  if (security_->restricted()) {
+    NotePlain(f);
+    std::string key = f.Property("User-Id"), why;
+    if (!security_->Admitted(key)) {
+      Problem(&foreign_rejected_, "rejected a message " + where + ": its key ('" + key +
+                                      "') is no longer in --authorized-keys");
+      return;
+    }
+    if (!security_->Allows(key, Acl::Op::kPublish, f[0], &why)) {
+      ++foreign_rejected_;
+      return;
+    }
+  }
   std::string_view payload = f[1];
   std::string error;
   if (payload.size() > options_.max_message_bytes) {
@@ -991,6 +1121,14 @@ void Broker::Impl::OnXPubSubscription(const Frames& f) {
   if (f.size() != 1 || f[0].empty()) return;
   bool subscribe = f[0][0] == 1;
   std::string prefix(f[0].substr(1));
+  if (security_->restricted() && subscribe) NotePlain(f);
+  if (security_->has_acl()) {
+    // XPUB_MANUAL: nothing reaches this peer unless applied here.
+    std::string key = f.Property("User-Id"), why;
+    bool allowed = security_->Admitted(key) && PrefixAllowed(key, prefix, &why);
+    if (!allowed) return;  // never applied: also no unsubscription to count
+    xpub_->ApplySubscription(subscribe, prefix);
+  }
   auto it = std::find_if(xpub_prefixes_.begin(), xpub_prefixes_.end(), [&](auto& e) { return e.first == prefix; });
   if (subscribe) {
     if (it == xpub_prefixes_.end()) {
@@ -1001,6 +1139,85 @@ void Broker::Impl::OnXPubSubscription(const Frames& f) {
   } else if (it != xpub_prefixes_.end() && --it->second <= 0) {
     xpub_prefixes_.erase(it);
   }
+}
+
+bool Broker::Impl::PrefixAllowed(const std::string& key, std::string_view prefix, std::string* why) {
+  // The topics a byte prefix reaches, as patterns to be covered: its whole
+  // words then '#' (a partial last word counts as any word), plus $SYS.#
+  // when the prefix could begin a $SYS topic ("", "$", "$SY", "$SYS"...).
+  size_t dot = prefix.rfind('.');
+  std::string words(dot == std::string_view::npos ? std::string_view() : prefix.substr(0, dot + 1));
+  std::vector<std::string> needed = {words + "#"};
+  constexpr std::string_view kSys = "$SYS";
+  bool maybe_sys = prefix.size() <= kSys.size() ? kSys.substr(0, prefix.size()) == prefix
+                                                : prefix.substr(0, kSys.size()) == kSys;
+  if (words.empty() && maybe_sys) needed.push_back("$SYS.#");
+  for (const std::string& pattern : needed) {
+    if (!security_->Allows(key, Acl::Op::kSubscribe, pattern, why)) {
+      *why += fmt::format(" (plain ZeroMQ SUB prefix '{}')", prefix);
+      return false;
+    }
+  }
+  return true;
+}
+
+void Broker::Impl::OnPlainMonitorEvent(const Frames& f) {
+  MonitorEvent e;
+  if (DecodeMonitorEvent(f, &e) && e.event == ZMQ_EVENT_DISCONNECTED) plain_conns_.erase(static_cast<int>(e.value));
+}
+
+void Broker::Impl::NotePlain(const Frames& f) {
+  int fd = f.source_fd();
+  if (fd < 0) return;
+  auto it = plain_conns_.find(fd);
+  if (it != plain_conns_.end()) return;
+  plain_conns_[fd] = {f.Property("User-Id"), PeerAddress(fd)};
+}
+
+void Broker::Impl::Deny(Peer* p, const std::string& why) {
+  if (p->state == PeerState::kGone) return;
+  if (!SendTo(p, proto::Command::kDenied, proto::EncodeReason(why))) return;
+  Close(p, "denied: " + why, false);
+}
+
+void Broker::Impl::Reload(bool forced) {
+  std::vector<std::string> removed;
+  if (!security_->MaybeReload(forced, &removed)) return;
+  std::vector<Peer*> all;
+  for (auto& [id, p] : peers_) all.push_back(p.get());
+  for (Peer* p : all) {
+    if (p->state == PeerState::kGone) continue;
+    std::string why;
+    if (!security_->Admitted(p->key)) {
+      ++revoked_;
+      reporter_->Error(fmt::format("closing client '{}': its key ('{}') was removed from --authorized-keys",
+                                   p->name ? *p->name : std::string("?"), p->key));
+      Deny(p, "this client's key ('" + p->key + "') was removed from the broker's --authorized-keys");
+      ShutdownConnection(p->fd, p->remote);
+      continue;
+    }
+    if (!security_->has_acl()) continue;
+    bool allowed = true;
+    for (const Pattern& pat : p->patterns) {
+      allowed = allowed && security_->Allows(p->key, Acl::Op::kSubscribe, pat.text(), &why);
+    }
+    if (allowed && p->queue) allowed = security_->Allows(p->key, Acl::Op::kConsume, p->queue->name(), &why);
+    if (!allowed) Deny(p, why + " (after the --acl was reloaded)");
+  }
+  for (auto it = plain_conns_.begin(); it != plain_conns_.end();) {
+    if (security_->Admitted(it->second.key)) {
+      ++it;
+      continue;
+    }
+    if (ShutdownConnection(it->first, it->second.remote)) {
+      ++revoked_;
+      reporter_->Error(fmt::format("closed a plain ZeroMQ connection from {}: its key ('{}') was removed from "
+                                   "--authorized-keys",
+                                   it->second.remote, it->second.key));
+    }
+    plain_conns_.erase(it++);
+  }
+  RemoveClosed();
 }
 
 void Broker::Impl::OnMonitorEvent(const Frames& f) {
@@ -1023,8 +1240,18 @@ void Broker::Impl::OnMonitorEvent(const Frames& f) {
     }
   } else if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || e.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
              e.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-    Problem(&handshake_failures_, "a connection to " + e.address +
-                                      " failed the ZeroMQ handshake (not a ZeroMQ client?) and was closed");
+    std::string why = "failed the ZeroMQ handshake (not a ZeroMQ client?)";
+    if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      ++handshake_failures_;  // the ZAP handler said which key, and counted it
+      return;
+    }
+    if (e.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+      why = security_->curve() ? "is a plain-text client: this broker requires CURVE (--curve-key, --server-key)"
+                               : "is a CURVE client: this broker is plain text (no --curve-key)";
+    } else if (e.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
+      why = "failed the CURVE handshake (is its --server-key this broker's public key?)";
+    }
+    Problem(&handshake_failures_, "a client connection to " + e.address + " " + why + "; closed");
   }
 }
 
@@ -1113,6 +1340,11 @@ void Broker::Impl::PublishStats(int64_t now) {
   } else {
     j += ",\"store\":null";
   }
+  j += fmt::format(
+      ",\"security\":{{\"curve\":{},\"authorized_keys\":{},\"acl\":{},\"auth_refused\":{},\"acl_refused\":{},"
+      "\"reloads\":{},\"revoked_connections\":{}}}",
+      security_->curve(), security_->restricted() ? std::to_string(security_->keys()) : std::string("null"),
+      security_->has_acl(), security_->auth_refused(), security_->acl_refused(), security_->reloads(), revoked_);
   j += "}";
   prev_in_ = messages_in_;
   prev_delivered_ = delivered_;
@@ -1139,6 +1371,8 @@ Status Broker::Impl::Run() {
   if (sub_in_) items.push_back({sub_in_.get()});
   if (pull_in_) items.push_back({pull_in_.get()});
   if (monitor_) items.push_back({monitor_.get()});
+  if (security_->zap_socket()) items.push_back({security_->zap_socket()});
+  for (auto& [sock, pair] : plain_monitors_) items.push_back({pair.get()});
   if (store_ && store_->wake_fd() >= 0) items.push_back({.socket = nullptr, .fd = store_->wake_fd()});
   Frames frames;
   int64_t next_check = NowMs() + options_.heartbeat_ms / 2;
@@ -1160,10 +1394,14 @@ Status Broker::Impl::Run() {
             OnXPubSubscription(frames);
           } else if (e.socket == monitor_.get()) {
             OnMonitorEvent(frames);
+          } else if (e.socket == security_->zap_socket()) {
+            security_->HandleZap(frames);
           } else if (e.socket == sub_in_.get()) {
             OnForeignMessage(frames, pub_name_, &foreign_pub_seq_);
-          } else {
+          } else if (e.socket == pull_in_.get()) {
             OnForeignMessage(frames, push_name_, &foreign_push_seq_);
+          } else {
+            OnPlainMonitorEvent(frames);
           }
         }
       }
@@ -1176,6 +1414,8 @@ Status Broker::Impl::Run() {
     }
     now = NowMs();
     if (now >= next_check) {
+      const bool hangup = io::TakeReloadRequest();
+      if (hangup || security_->restricted()) Reload(hangup);
       CheckPeers(now);
       ReleaseParked();
       next_check = now + std::max<int64_t>(1, options_.heartbeat_ms / 2);

@@ -27,6 +27,16 @@
 // the ones in memory are delivered.
 // Fan-out subscriptions stay at most once.
 //
+// Security (mq/security.h): with a CURVE key every endpoint is encrypted,
+// and with authorized keys only those clients connect; each connection
+// carries its key's name. With an ACL, every publish (per message),
+// subscription, consume, declare and bind, and every plain ZeroMQ
+// message and SUB prefix, is checked against the name's rules; a refused
+// command is answered DENIED and ends the session, a refused message is
+// negatively confirmed. SIGHUP, or a change of the files, reloads the
+// keys and the ACL; the sessions and plain connections of a removed key,
+// and the subscriptions the new ACL no longer allows, are closed.
+//
 // Failure: Create() returns Connection when an endpoint cannot be bound.
 // Run() returns OK after SIGINT/SIGTERM (io/signals.h), having told every
 // client (BYE) and reported on stderr how many queued messages it held.
@@ -40,6 +50,7 @@
 
 #include "base/status.h"
 #include "io/report.h"
+#include "mq/security.h"
 #include "mq/store.h"
 
 namespace govstream::mq {
@@ -61,6 +72,7 @@ struct BrokerOptions {
   FsyncMode fsync = FsyncMode::kBatch;
   uint64_t segment_bytes = 64ull << 20;
   uint64_t queue_memory = 64ull << 20;  // per durable queue; the rest of its backlog stays on disk
+  SecurityOptions security;             // CURVE, authorized keys, ACL (mq/security.h)
 };
 
 class Broker {

@@ -29,7 +29,15 @@ Status ValidateClientOptions(const ClientOptions& o) {
                                        "one topic space and no queue types or passwords)");
       }
     }
+    if (o.curve_key.empty() != o.server_key.empty()) {
+      return Status::InvalidArgument("--curve-key and --server-key go together (this client's secret key file, and "
+                                     "the broker's public key)");
+    }
     return Status::Ok();
+  }
+  if (!o.curve_key.empty() || !o.server_key.empty()) {
+    return Status::InvalidArgument("--curve-key and --server-key are for mq-broker (tcp://, ipc://); RabbitMQ "
+                                   "connections are encrypted with amqps:// and --tls-ca");
   }
   const bool tls = o.endpoint.substr(0, 8) == "amqps://";
   if (!tls && (!o.tls_ca.empty() || !o.tls_cert.empty() || !o.tls_key.empty())) {
@@ -54,6 +62,8 @@ Status ClientOptionsFromArgs(const cli::Args& args, ClientOptions* o) {
   o->tls_ca = args.str("tls-ca").value_or("");
   o->tls_cert = args.str("tls-cert").value_or("");
   o->tls_key = args.str("tls-key").value_or("");
+  o->curve_key = args.str("curve-key").value_or("");
+  o->server_key = args.str("server-key").value_or("");
   return ValidateClientOptions(*o);
 }
 

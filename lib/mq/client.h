@@ -57,6 +57,10 @@ struct ClientOptions {
                                  // $GOVSTREAM_AMQP_CREDENTIALS, else guest:guest
   std::string tls_ca;            // amqps:// CA certificates (PEM)
   std::string tls_cert, tls_key; // amqps:// client certificate and key (PEM)
+  // mq-broker only: CURVE (mq/keys.h). This client's secret key file, and
+  // the broker's public key (a file or 40 Z85 characters); both or neither.
+  std::string curve_key;
+  std::string server_key;
 };
 
 // True for amqp:// and amqps:// endpoints.

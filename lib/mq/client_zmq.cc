@@ -7,6 +7,12 @@
 // connect_timeout_ms; then Connection ("no govstream broker answered at
 // ..."). Afterwards the broker counts as lost when nothing (not even a
 // heartbeat) has come from it for 3 heartbeat intervals.
+//
+// With a CURVE key (options.curve_key, server_key) the connection is
+// encrypted and this client authenticates with its key. While connecting,
+// the socket's monitor tells a refused key, a broker of the other kind
+// (plain text vs CURVE) and a failing handshake apart, so that each is
+// reported at once (kAccessRefused) instead of as a silent timeout.
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -15,10 +21,13 @@
 #include "base/clock.h"
 #include "io/signals.h"
 #include "mq/client.h"
+#include "mq/keys.h"
 #include "mq/transport.h"
 
 namespace govstream::mq {
 namespace {
+
+constexpr int kMaxFailedHandshakes = 30;  // ZeroMQ retries every 100 ms
 
 class ZmqClient final : public Client {
  public:
@@ -58,13 +67,19 @@ class ZmqClient final : public Client {
  private:
   Status Send(proto::Command c, std::string_view body);
   Status Lost(const std::string& why) const;
+  // The meaning of a monitor event while connecting, or OK to go on.
+  Status OnMonitorEvent(const Frames& f);
   // A command from the broker as an event, or the status it means.
   Status ToEvent(proto::Command cmd, std::string_view body, Event* event);
 
   ClientOptions options_;
   std::unique_ptr<Context> ctx_;
   std::unique_ptr<Socket> socket_;
+  std::unique_ptr<Socket> monitor_;  // while connecting
   std::unique_ptr<Frames> frames_;
+  bool curve_ = false;
+  std::string public_key_;
+  int failed_handshakes_ = 0;
   proto::Welcome welcome_;
   std::string body_;  // the PUBLISH batch being built
   bool subscribing_ = false;
@@ -92,6 +107,18 @@ Status ZmqClient::Connect(const ClientOptions& options, std::unique_ptr<Client>*
   c->frames_ = std::make_unique<Frames>();
   c->socket_->SetSendHwm(0);
   c->socket_->SetRecvHwm(0);
+  if (!options.curve_key.empty()) {
+    KeyPair mine;
+    Status k = LoadSecretKey(options.curve_key, &mine);
+    if (!k.ok()) return k;
+    std::string server;
+    k = LoadPublicKey(options.server_key, &server);
+    if (!k.ok()) return k;
+    c->socket_->SetCurveClient(mine.public_z85, mine.secret_z85, server);
+    c->curve_ = true;
+    c->public_key_ = mine.public_z85;
+  }
+  c->monitor_ = c->socket_->StartMonitor(c->ctx_.get(), "mq-client-monitor");
   Status s = c->socket_->Connect(options.endpoint);
   if (!s.ok()) return s;
   proto::Hello hello;
@@ -103,6 +130,7 @@ Status ZmqClient::Connect(const ClientOptions& options, std::unique_ptr<Client>*
   int64_t deadline = NowMs() + options.connect_timeout_ms;
   c->last_recv_ms_ = NowMs();
   std::vector<PollEntry> items = {{c->socket_.get()}};
+  if (c->monitor_) items.push_back({c->monitor_.get()});
   for (;;) {
     if (io::InterruptRequested()) return Status::Interrupted();
     int64_t left = deadline - NowMs();
@@ -112,6 +140,10 @@ Status ZmqClient::Connect(const ClientOptions& options, std::unique_ptr<Client>*
                         std::to_string(options.connect_timeout_ms) + " ms (is mq-broker running there?)");
     }
     Poll(&items, std::min<int64_t>(left, 100));
+    while (c->monitor_ && c->monitor_->Recv(c->frames_.get())) {
+      Status m = c->OnMonitorEvent(*c->frames_);
+      if (!m.ok()) return m;
+    }
     if (!c->socket_->Recv(c->frames_.get())) continue;
     const Frames& f = *c->frames_;
     proto::Command cmd;
@@ -123,8 +155,17 @@ Status ZmqClient::Connect(const ClientOptions& options, std::unique_ptr<Client>*
       Status w = proto::DecodeWelcome(body, &c->welcome_);
       if (!w.ok()) return Status(Status::Code::kConnection, "bad WELCOME from " + options.endpoint + ": " + w.message());
       c->last_recv_ms_ = NowMs();
+      if (c->monitor_) {
+        c->socket_->StopMonitor();
+        c->monitor_.reset();
+      }
       *out = std::move(c);
       return Status::Ok();
+    }
+    if (cmd == proto::Command::kDenied) {
+      std::string_view reason;
+      (void)proto::DecodeReason(body, &reason);
+      return Status(Status::Code::kAccessRefused, "the broker at " + options.endpoint + " refused: " + std::string(reason));
     }
     if (cmd == proto::Command::kError || cmd == proto::Command::kBye) {
       std::string_view reason;
@@ -132,6 +173,41 @@ Status ZmqClient::Connect(const ClientOptions& options, std::unique_ptr<Client>*
       return Status(Status::Code::kConnection, "the broker at " + options.endpoint + " refused: " + std::string(reason));
     }
   }
+}
+
+Status ZmqClient::OnMonitorEvent(const Frames& f) {
+  MonitorEvent e;
+  if (!DecodeMonitorEvent(f, &e)) return Status::Ok();
+  const std::string& at = options_.endpoint;
+  if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    return Status(Status::Code::kAccessRefused,
+                  "the broker at " + at + " refused this client's key (public key " + public_key_ +
+                      "): it is not in the broker's --authorized-keys");
+  }
+  if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && e.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    return Status(Status::Code::kAccessRefused,
+                  curve_ ? "the broker at " + at +
+                               " is plain text, but --curve-key asks for CURVE (drop --curve-key and --server-key, "
+                               "or start mq-broker with --curve-key)"
+                         : "the broker at " + at +
+                               " requires CURVE: give --curve-key (this client's secret key file) and --server-key "
+                               "(the broker's public key)");
+  }
+  if (e.event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || e.event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+      (curve_ && e.event == ZMQ_EVENT_DISCONNECTED)) {
+    // The broker hung up during the handshake. A CURVE broker usually does
+    // so before a plain client learns why (the mismatch above comes after
+    // a few tries); a CURVE client with a wrong --server-key never learns.
+    if (++failed_handshakes_ >= kMaxFailedHandshakes) {
+      return Status(Status::Code::kAccessRefused,
+                    "the broker at " + at + " closed the connection during the " + (curve_ ? "CURVE" : "ZeroMQ") +
+                        " handshake, " + std::to_string(failed_handshakes_) + " times: " +
+                        (curve_ ? "is --server-key the broker's public key (its .pub file)?"
+                                : "does it require CURVE (--curve-key, --server-key)?"));
+    }
+  }
+  if (e.event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) failed_handshakes_ = 0;
+  return Status::Ok();
 }
 
 Status ZmqClient::Send(proto::Command c, std::string_view body) {
@@ -223,6 +299,9 @@ Status ZmqClient::ToEvent(proto::Command cmd, std::string_view body, Event* even
       (void)proto::DecodeReason(body, &reason);
       return Status(Status::Code::kConnection,
                     "the broker at " + options_.endpoint + " ended the session: " + std::string(reason));
+    case proto::Command::kDenied:
+      (void)proto::DecodeReason(body, &reason);
+      return Status(Status::Code::kAccessRefused, "the broker at " + options_.endpoint + " refused: " + std::string(reason));
     case proto::Command::kError:
       (void)proto::DecodeReason(body, &reason);
       return Status(Status::Code::kConnection,

@@ -89,6 +89,7 @@ const char* CommandName(Command c) {
     case Command::kHeartbeat: return "HEARTBEAT";
     case Command::kBye: return "BYE";
     case Command::kError: return "ERROR";
+    case Command::kDenied: return "DENIED";
   }
   return "UNKNOWN";
 }
@@ -109,7 +110,7 @@ Status DecodeHeader(std::string_view frame, Command* c) {
                              " (this side speaks version 1)");
   }
   auto code = static_cast<uint8_t>(frame[3]);
-  if (code < static_cast<uint8_t>(Command::kHello) || code > static_cast<uint8_t>(Command::kError)) {
+  if (code < static_cast<uint8_t>(Command::kHello) || code > static_cast<uint8_t>(Command::kDenied)) {
     return Status::DataError("unknown command " + std::to_string(code));
   }
   *c = static_cast<Command>(code);

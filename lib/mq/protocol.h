@@ -37,6 +37,8 @@ enum class Command : uint8_t {
   kHeartbeat = 9,   // both  liveness, when nothing else was sent
   kBye = 10,        // both  orderly end of the session, with a reason
   kError = 11,      // b->c  the last command was refused, with a reason
+  kDenied = 12,     // b->c  refused by the access control (--acl, --authorized-keys),
+                    //       with a reason; the session ends
 };
 const char* CommandName(Command c);
 

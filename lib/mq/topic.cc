@@ -99,6 +99,31 @@ bool Pattern::Matches(std::string_view topic) const {
   return p == words_.size();
 }
 
+bool Pattern::Covers(const Pattern& other) const {
+  const std::vector<std::string>& a = words_;
+  const std::vector<std::string>& b = other.words_;
+  if ((a.front() == kSys) != (b.front() == kSys)) return false;
+  // cover[i][j]: a[i..] covers b[j..]; filled from the ends.
+  std::vector<std::vector<char>> cover(a.size() + 1, std::vector<char>(b.size() + 1, 0));
+  cover[a.size()][b.size()] = 1;
+  for (size_t i = a.size() + 1; i-- > 0;) {
+    for (size_t j = b.size() + 1; j-- > 0;) {
+      if (i == a.size()) continue;  // only the (end, end) cell is true
+      if (a[i] == "#") {
+        // '#' takes no word of b, or takes b[j] (whatever it is) and stays.
+        cover[i][j] = cover[i + 1][j] || (j < b.size() && cover[i][j + 1]);
+      } else if (j == b.size() || b[j] == "#") {
+        cover[i][j] = 0;
+      } else if (b[j] == "*") {
+        cover[i][j] = a[i] == "*" && cover[i + 1][j + 1];
+      } else {
+        cover[i][j] = (a[i] == "*" || a[i] == b[j]) && cover[i + 1][j + 1];
+      }
+    }
+  }
+  return cover[0][0] != 0;
+}
+
 std::string Pattern::LiteralPrefix() const {
   std::string prefix;
   for (const std::string& w : words_) {

@@ -30,6 +30,12 @@ class Pattern {
   static Status Parse(std::string_view text, Pattern* out);
 
   bool Matches(std::string_view topic) const;
+  // True if every topic `other` matches is matched by this pattern (so a
+  // grant of this pattern allows subscribing to `other`). Exact for
+  // literals, '*' and '#' in `this`; a '#' in `other` is covered only by a
+  // '#' (conservative: "*.#" does not cover "#"). The $SYS rule holds:
+  // only a pattern naming $SYS first covers one that does.
+  bool Covers(const Pattern& other) const;
   const std::string& text() const { return text_; }
   // The literal words before the first wildcard, joined with '.', for a
   // ZeroMQ prefix subscription ("http.*.x" -> "http."; "#" -> "").

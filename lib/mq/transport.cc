@@ -17,6 +17,7 @@ zmq::socket_type ZmqType(Socket::Type t) {
     case Socket::Type::kPub: return zmq::socket_type::pub;
     case Socket::Type::kPush: return zmq::socket_type::push;
     case Socket::Type::kPair: return zmq::socket_type::pair;
+    case Socket::Type::kRep: return zmq::socket_type::rep;
   }
   return zmq::socket_type::pair;
 }
@@ -52,6 +53,32 @@ void Socket::SetHeartbeat(int interval_ms, int timeout_ms) {
   Quietly([&] {
     socket_.set(zmq::sockopt::heartbeat_ivl, interval_ms);
     socket_.set(zmq::sockopt::heartbeat_timeout, timeout_ms);
+  });
+}
+
+void Socket::SetCurveServer(const std::string& secret_z85) {
+  Quietly([&] {
+    socket_.set(zmq::sockopt::zap_domain, "govstream");
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, secret_z85);
+  });
+}
+void Socket::SetCurveClient(const std::string& public_z85, const std::string& secret_z85,
+                            const std::string& server_public_z85) {
+  Quietly([&] {
+    socket_.set(zmq::sockopt::curve_serverkey, server_public_z85);
+    socket_.set(zmq::sockopt::curve_publickey, public_z85);
+    socket_.set(zmq::sockopt::curve_secretkey, secret_z85);
+  });
+}
+void Socket::SetXPubManual() { Quietly([&] { socket_.set(zmq::sockopt::xpub_manual, 1); }); }
+void Socket::ApplySubscription(bool subscribe, std::string_view prefix) {
+  Quietly([&] {
+    if (subscribe) {
+      socket_.set(zmq::sockopt::subscribe, zmq::buffer(prefix.data(), prefix.size()));
+    } else {
+      socket_.set(zmq::sockopt::unsubscribe, zmq::buffer(prefix.data(), prefix.size()));
+    }
   });
 }
 
@@ -133,6 +160,12 @@ int Frames::source_fd() const {
   // ZMQ_SRCFD is deprecated in favour of metadata, but it is the only way
   // libzmq 4.3 offers to tie a message to its connection.
   return zmq_msg_get(const_cast<zmq_msg_t*>(parts_.back().handle()), ZMQ_SRCFD);
+}
+
+std::string Frames::Property(const char* name) const {
+  if (parts_.empty()) return {};
+  const char* v = zmq_msg_gets(const_cast<zmq_msg_t*>(parts_.back().handle()), name);
+  return v ? std::string(v) : std::string();
 }
 
 bool Socket::HasInput() {

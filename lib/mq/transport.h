@@ -40,6 +40,9 @@ class Frames {
   // The descriptor of the connection the message came in on (ZMQ_SRCFD),
   // or -1. Lets a monitor's DISCONNECTED event be matched to a peer.
   int source_fd() const;
+  // A metadata property of the connection the message came in on
+  // ("User-Id": the key name the ZAP handler gave; "Peer-Address"), or "".
+  std::string Property(const char* name) const;
 
  private:
   friend class Socket;
@@ -48,7 +51,7 @@ class Frames {
 
 class Socket {
  public:
-  enum class Type { kRouter, kDealer, kXPub, kSub, kPull, kPub, kPush, kPair };
+  enum class Type { kRouter, kDealer, kXPub, kSub, kPull, kPub, kPush, kPair, kRep };
   enum class SendResult { kSent, kWouldBlock, kUnreachable, kFailed };
 
   Socket(Context* ctx, Type type);
@@ -66,6 +69,16 @@ class Socket {
   void SetXPubNoDrop();
   void Subscribe(std::string_view prefix);  // SUB only
   void SetHeartbeat(int interval_ms, int timeout_ms);
+  // CURVE (RFC 26), keys as 40 Z85 characters. A server socket asks the
+  // ZAP handler (inproc://zeromq.zap.01, domain "govstream") about every
+  // client; a client socket needs the server's public key.
+  void SetCurveServer(const std::string& secret_z85);
+  void SetCurveClient(const std::string& public_z85, const std::string& secret_z85,
+                      const std::string& server_public_z85);
+  // XPUB: subscriptions take effect only when applied (ApplySubscription,
+  // for the peer whose subscription message was received last).
+  void SetXPubManual();
+  void ApplySubscription(bool subscribe, std::string_view prefix);
 
   Status Bind(const std::string& endpoint);
   Status Connect(const std::string& endpoint);

@@ -10,6 +10,7 @@
 #include "io/report.h"
 #include "io/signals.h"
 #include "mq/broker.h"
+#include "mq/keys.h"
 #include "mq/transport.h"
 
 namespace gs = govstream;
@@ -24,6 +25,20 @@ int main(int argc, char** argv) {
   gs::cli::ParseResult parsed = gs::cli::Parse(gs::cli::MqBrokerSpec(), argc, argv);
   if (parsed.exit_now) return parsed.exit_code;
   const gs::cli::Args& args = parsed.args;
+  gs::io::Reporter reporter("mq-broker");
+
+  if (auto file = args.str("gen-key")) {
+    std::string name = *file;
+    if (size_t slash = name.rfind('/'); slash != std::string::npos) name = name.substr(slash + 1);
+    if (size_t dot = name.find('.'); dot != std::string::npos && dot > 0) name.resize(dot);
+    gs::Status s = gs::mq::GenerateKeyFiles(*file, name);
+    if (!s.ok()) {
+      reporter.Error(s.message());
+      return s.code() == gs::Status::Code::kInvalidArgument ? gs::cli::kExitUsage : gs::cli::kExitIo;
+    }
+    reporter.Error(fmt::format("wrote {} (secret key, mode 0600) and {}.pub (public key) for '{}'", *file, *file, name));
+    return gs::cli::kExitOk;
+  }
 
   gs::mq::BrokerOptions o;
   struct {
@@ -67,14 +82,22 @@ int main(int argc, char** argv) {
     return Usage("--max-message-bytes must be between 1 and 1G");
   }
 
+  o.security.curve_key = args.str("curve-key").value_or("");
+  o.security.authorized_keys = args.str("authorized-keys").value_or("");
+  o.security.acl = args.str("acl").value_or("");
+
   gs::io::InstallSignalHandlers();
+  gs::io::InstallReloadHandler();
   gs::mq::TuneAllocatorForBatches();
-  gs::io::Reporter reporter("mq-broker");
   std::unique_ptr<gs::mq::Broker> broker;
   gs::Status s = gs::mq::Broker::Create(o, &reporter, &broker);
   if (!s.ok()) {
     reporter.Error(s.message());
-    return s.code() == gs::Status::Code::kIoError ? gs::cli::kExitIo : gs::cli::kExitConnection;
+    switch (s.code()) {
+      case gs::Status::Code::kIoError: return gs::cli::kExitIo;
+      case gs::Status::Code::kInvalidArgument: return gs::cli::kExitUsage;
+      default: return gs::cli::kExitConnection;
+    }
   }
   std::string listening;
   for (const std::string& e : broker->Endpoints()) listening += (listening.empty() ? "" : ", ") + e;
