@@ -130,11 +130,10 @@ bool Acl::Allows(std::string_view key, Op op, std::string_view target, std::stri
     return false;
   }
   const std::string target_s(target);
-  size_t first = 0, last = 0;
+  std::vector<size_t> lines;  // of the rules that apply to this key
   for (const Rule& r : rules_) {
     if (r.key != "*" && r.key != key) continue;
-    if (first == 0) first = r.line;
-    last = r.line;
+    if (lines.empty() || lines.back() != r.line) lines.push_back(r.line);
     if (r.op != op) continue;
     bool ok = false;
     switch (op) {
@@ -150,8 +149,20 @@ bool Acl::Allows(std::string_view key, Op op, std::string_view target, std::stri
     }
     if (ok) return true;
   }
-  std::string rules = first == 0 ? fmt::format("{} has no rules for it", path_)
-                                 : fmt::format("its rules are {} lines {}-{}", path_, first, last);
+  std::string rules;
+  if (lines.empty()) {
+    rules = fmt::format("{} has no rules for it", path_);
+  } else {
+    // "lines 3-5, 11"
+    rules = fmt::format("its rules are {} line{} ", path_, lines.size() == 1 ? "" : "s");
+    for (size_t i = 0; i < lines.size();) {
+      size_t j = i;
+      while (j + 1 < lines.size() && lines[j + 1] == lines[j] + 1) ++j;
+      if (i > 0) rules += ", ";
+      rules += j == i ? std::to_string(lines[i]) : fmt::format("{}-{}", lines[i], lines[j]);
+      i = j + 1;
+    }
+  }
   *why = fmt::format("key '{}' may not {} {} '{}': no {} ({})", key, AclOpName(op), TargetKind(op), target,
                      Needed(op), rules);
   return false;

@@ -257,7 +257,9 @@ Status GenerateKeyFiles(const std::string& path, const std::string& name) {
   return s;
 }
 
-Status LoadSecretKey(const std::string& path, KeyPair* out) {
+Status LoadSecretKey(const std::string& path, KeyPair* result) {
+  KeyPair k;  // *result is set only on success
+  KeyPair* out = &k;
   Status c = RequireCurve("--curve-key");
   if (!c.ok()) return c;
   struct stat st;
@@ -288,6 +290,7 @@ Status LoadSecretKey(const std::string& path, KeyPair* out) {
         fmt::format("{}: its public-key does not belong to its secret-key (an edited or mixed-up certificate)", path));
   }
   if (out->name.empty()) out->name = NameFromFile(path);
+  *result = std::move(k);
   return Status::Ok();
 }
 

@@ -186,7 +186,7 @@ TEST_CASE("protocol: malformed frames are rejected with a reason", "[mq]") {
   CHECK_FALSE(gp::DecodeHeader("GQ\x01", &c).ok());                       // short
   CHECK_FALSE(gp::DecodeHeader(std::string("GQ\x02\x01", 4), &c).ok());   // version 2
   CHECK_FALSE(gp::DecodeHeader(std::string("GQ\x01\x00", 4), &c).ok());   // command 0
-  CHECK_FALSE(gp::DecodeHeader(std::string("GQ\x01\x0c", 4), &c).ok());   // unknown command
+  CHECK_FALSE(gp::DecodeHeader(std::string("GQ\x01\x0d", 4), &c).ok());   // unknown command
   CHECK_FALSE(gp::DecodeHeader("XQ\x01\x01", &c).ok());
 
   gp::PublishBatch b;
