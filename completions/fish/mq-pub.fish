@@ -12,6 +12,8 @@ complete -c 'mq-pub' -l 'credentials' -r -F -d 'amqp://: read USER:PASSWORD from
 complete -c 'mq-pub' -l 'tls-ca' -r -F -d 'amqps://: verify the broker\'s certificate against the CA certificates in FILE (PEM)'
 complete -c 'mq-pub' -l 'tls-cert' -r -F -d 'amqps://: client certificate (PEM), with --tls-key'
 complete -c 'mq-pub' -l 'tls-key' -r -F -d 'amqps://: the client certificate\'s private key (PEM)'
+complete -c 'mq-pub' -l 'curve-key' -r -F -d 'mq-broker: encrypt with CURVE and authenticate with this client\'s secret key file (with --server-key)'
+complete -c 'mq-pub' -l 'server-key' -r -f -d 'mq-broker: the broker\'s public key: its .pub file, or the key\'s 40 Z85 characters'
 complete -c 'mq-pub' -s 'W' -l 'timeout' -r -f -d 'Longest wait for a confirmation before giving up (exit status 7)'
 complete -c 'mq-pub' -l 'batch' -r -f -d 'Lines per PUBLISH batch (at most 1 MiB); partial batches go out when input pauses'
 complete -c 'mq-pub' -l 'mandatory' -d 'Refuse lines that no queue or subscriber would receive (exit status 6)'

@@ -17,6 +17,8 @@ complete -c 'mq-sub' -l 'credentials' -r -F -d 'amqp://: read USER:PASSWORD from
 complete -c 'mq-sub' -l 'tls-ca' -r -F -d 'amqps://: verify the broker\'s certificate against the CA certificates in FILE (PEM)'
 complete -c 'mq-sub' -l 'tls-cert' -r -F -d 'amqps://: client certificate (PEM), with --tls-key'
 complete -c 'mq-sub' -l 'tls-key' -r -F -d 'amqps://: the client certificate\'s private key (PEM)'
+complete -c 'mq-sub' -l 'curve-key' -r -F -d 'mq-broker: encrypt with CURVE and authenticate with this client\'s secret key file (with --server-key)'
+complete -c 'mq-sub' -l 'server-key' -r -f -d 'mq-broker: the broker\'s public key: its .pub file, or the key\'s 40 Z85 characters'
 complete -c 'mq-sub' -l 'queue-type' -r -f -a 'classic quorum stream' -d 'amqp://: the type of a --queue that mq-sub declares'
 complete -c 'mq-sub' -l 'direct' -r -f -d 'No broker: subscribe to an mq-pub --listen ENDPOINT, at most once'
 complete -c 'mq-sub' -l 'name' -r -f -d 'Name shown in the broker\'s log'
