@@ -36,6 +36,7 @@ constexpr size_t kDrainPerPoll = 256;          // messages read from one socket 
 constexpr size_t kRouteCacheMax = 100000;
 constexpr uint64_t kMaxShownProblems = 10;
 constexpr std::string_view kStatsTopic = "$SYS.broker.stats";
+constexpr int64_t kShutdownDelayMs = 200;  // a revoked client's DENIED goes out before its connection is cut
 
 struct Peer {
   uint64_t id = 0;
@@ -215,6 +216,12 @@ class Broker::Impl {
   // events retire plain_conns_ entries (descriptors are reused).
   std::vector<std::pair<Socket*, std::unique_ptr<Socket>>> plain_monitors_;
   uint64_t revoked_ = 0;
+  struct PendingShutdown {
+    int64_t at_ms;
+    int fd;
+    std::string remote;
+  };
+  std::vector<PendingShutdown> pending_shutdowns_;
   std::vector<std::string> endpoints_;
 
   absl::flat_hash_map<std::string, std::unique_ptr<Peer>> peers_;  // by ZeroMQ identity
@@ -1193,7 +1200,8 @@ void Broker::Impl::Reload(bool forced) {
       reporter_->Error(fmt::format("closing client '{}': its key ('{}') was removed from --authorized-keys",
                                    p->name ? *p->name : std::string("?"), p->key));
       Deny(p, "this client's key ('" + p->key + "') was removed from the broker's --authorized-keys");
-      ShutdownConnection(p->fd, p->remote);
+      // Later, so that the DENIED gets out first.
+      pending_shutdowns_.push_back({NowMs() + kShutdownDelayMs, p->fd, p->remote});
       continue;
     }
     if (!security_->has_acl()) continue;
@@ -1416,6 +1424,14 @@ Status Broker::Impl::Run() {
     if (now >= next_check) {
       const bool hangup = io::TakeReloadRequest();
       if (hangup || security_->restricted()) Reload(hangup);
+      for (auto it = pending_shutdowns_.begin(); it != pending_shutdowns_.end();) {
+        if (it->at_ms > now) {
+          ++it;
+          continue;
+        }
+        ShutdownConnection(it->fd, it->remote);
+        it = pending_shutdowns_.erase(it);
+      }
       CheckPeers(now);
       ReleaseParked();
       next_check = now + std::max<int64_t>(1, options_.heartbeat_ms / 2);

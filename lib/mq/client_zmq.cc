@@ -32,6 +32,11 @@ constexpr int kMaxFailedHandshakes = 30;  // ZeroMQ retries every 100 ms
 class ZmqClient final : public Client {
  public:
   static Status Connect(const ClientOptions& options, std::unique_ptr<Client>* out);
+  // The monitor stops before the monitored socket closes (no events into a
+  // closed pipe).
+  ~ZmqClient() override {
+    if (monitor_) socket_->StopMonitor();
+  }
 
   uint64_t max_message_bytes() const override { return welcome_.max_message_bytes; }
   uint64_t max_batch_bytes() const override {
@@ -75,7 +80,7 @@ class ZmqClient final : public Client {
   ClientOptions options_;
   std::unique_ptr<Context> ctx_;
   std::unique_ptr<Socket> socket_;
-  std::unique_ptr<Socket> monitor_;  // while connecting
+  std::unique_ptr<Socket> monitor_;  // handshake failures, also on reconnection
   std::unique_ptr<Frames> frames_;
   bool curve_ = false;
   std::string public_key_;
@@ -155,10 +160,6 @@ Status ZmqClient::Connect(const ClientOptions& options, std::unique_ptr<Client>*
       Status w = proto::DecodeWelcome(body, &c->welcome_);
       if (!w.ok()) return Status(Status::Code::kConnection, "bad WELCOME from " + options.endpoint + ": " + w.message());
       c->last_recv_ms_ = NowMs();
-      if (c->monitor_) {
-        c->socket_->StopMonitor();
-        c->monitor_.reset();
-      }
       *out = std::move(c);
       return Status::Ok();
     }
@@ -243,7 +244,14 @@ Status ZmqClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interru
   int64_t deadline = NowMs() + std::max<int64_t>(0, timeout_ms);
   std::vector<PollEntry> items = {{socket_.get()}};
   if (watch_fd_ >= 0) items.push_back({.fd = watch_fd_});
+  if (monitor_) items.push_back({monitor_.get()});
   for (;;) {
+    // ZeroMQ reconnects by itself; a broker that now refuses this client
+    // (its key removed, or restarted with other security) says so here.
+    while (monitor_ && monitor_->Recv(frames_.get())) {
+      Status m = OnMonitorEvent(*frames_);
+      if (!m.ok()) return m;
+    }
     if (socket_->Recv(frames_.get())) {
       last_recv_ms_ = NowMs();
       const Frames& f = *frames_;
@@ -267,7 +275,7 @@ Status ZmqClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interru
     int64_t hb = welcome_.heartbeat_ms;
     int64_t until = std::min({deadline, last_send_ms_ + hb, last_recv_ms_ + 3 * hb + 1});
     Poll(&items, std::max<int64_t>(0, std::min<int64_t>(until - now, hb)));
-    if (items.size() > 1 && items[1].error) return Status::BrokenPipe();
+    if (watch_fd_ >= 0 && items[1].error) return Status::BrokenPipe();
   }
 }
 
