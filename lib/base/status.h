@@ -29,6 +29,8 @@ class Status {
     kTimeout,
     kAccessRefused,    // the broker refused our credentials or permissions
     kRejected,         // the broker refused the set-up (exchange, queue arguments)
+    kBadState,         // a --state file is corrupt, of another version, or made with other options
+    kBusy,             // a --state file is locked by another run
   };
 
   Status() = default;

@@ -72,7 +72,9 @@ const ProgramSpec& StreamFilterSpec() {
                     "among the dropped ones goes unreported."},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
+    for (auto& o : CommonStateOptions()) s.options.push_back(o);
     s.exit_codes = CommonExitCodes();
+    for (auto& e : StateExitCodes()) s.exit_codes.push_back(e);
     s.examples = {
         {"Server errors from a JSON access log:",
          "stream-filter '.status >= 500' access.json"},
@@ -82,6 +84,8 @@ const ProgramSpec& StreamFilterSpec() {
          "stream-filter -c '.client.country == \"DE\" and (.tls | not)' access.json"},
         {"Reshape records, like jq -c 'select(P) | {...}':",
          "stream-filter --map '{host, status, slow: (.latency_ms > 250)}' '.method == \"POST\"' access.json"},
+        {"From cron, every minute: only the lines added since the last run, across rotations:",
+         "stream-filter --state /var/lib/govstream/5xx.state '.status >= 500' /var/log/app/access.json >> 5xx.ndjson"},
         {"A cron check that fails when the log holds malformed lines:",
          "stream-filter --stats 'false' app.json || echo \"bad input: exit $?\""},
     };

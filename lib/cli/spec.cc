@@ -51,6 +51,49 @@ std::vector<OptionSpec> CommonInputOptions() {
   };
 }
 
+std::vector<OptionSpec> CommonStateOptions() {
+  return {
+      {.long_name = "state",
+       .kind = ValueKind::kFile,
+       .value_name = "FILE",
+       .help = "Resume where the last run with FILE stopped: only new input lines are read (for cron)",
+       .details = "FILE records, per input file, its identity (a fingerprint of its first KiB, with device "
+                  "and inode) and the offset just past the last complete line consumed, and the program's "
+                  "own state (see DESCRIPTION). A last line without a newline is left for the next run. A "
+                  "log rotated since (renamed, PATH.1, PATH.N.gz, PATH-DATE, or --rotated) is finished "
+                  "first, newer rotated files are read whole, then the new file from its start; a file "
+                  "truncated in place (copytruncate) is read from its start, with a note. FILE is written "
+                  "after the output is flushed (temporary file, fsync, rename; at the end of the run and at "
+                  "most every second while reading): a run killed at any moment loses no input and repeats "
+                  "at most the records output since its last write (at least once). Standard input has no "
+                  "offsets; the program's state still persists. The format is versioned and checksummed "
+                  "(docs/run-state.md); a corrupt file, another version, or a file made with other options "
+                  "is refused (exit status 9), never silently reset. Two runs on one FILE: the second waits "
+                  "for the first (--state-wait), then exits 12."},
+      {.long_name = "state-reset",
+       .kind = ValueKind::kFlag,
+       .help = "With --state: ignore what FILE holds and start afresh (from the start of every input)"},
+      {.long_name = "state-wait",
+       .kind = ValueKind::kDuration,
+       .value_name = "DUR",
+       .help = "With --state: how long to wait for another run that holds FILE, then exit 12",
+       .default_text = "10s"},
+      {.long_name = "rotated",
+       .kind = ValueKind::kString,
+       .value_name = "GLOB",
+       .help = "With --state: where else rotated generations of the inputs may be (besides PATH.N and PATH-*)",
+       .repeatable = true},
+  };
+}
+
+std::vector<ExitCodeSpec> StateExitCodes() {
+  return {
+      {kExitState, "The --state file is corrupt, of another format version, or was made with other options "
+                   "(the message says which; the file is left as it is; --state-reset starts afresh)."},
+      {kExitBusy, "The --state file is in use by another run, which did not finish within --state-wait."},
+  };
+}
+
 std::vector<ExitCodeSpec> CommonExitCodes() {
   return {
       {kExitOk, "Success: every input line was read and processed."},

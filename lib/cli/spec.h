@@ -90,9 +90,10 @@ enum ExitCode : int {
   kExitUnconfirmed = 6,  // some messages not confirmed
   kExitTimeout = 7,      // -W/--timeout elapsed with nothing received
   kExitFiring = 8,       // stream-alert: an alert is firing at the end of input
-  kExitState = 9,        // stream-alert: the --state file is corrupt or unreadable
+  kExitState = 9,        // the --state file is corrupt, of another version, or made with other options
   kExitAccess = 10,      // mq-pub/mq-sub: the broker refused the credentials or permissions
   kExitRejected = 11,    // mq-pub/mq-sub: the broker refused the set-up (exchange, queue arguments)
+  kExitBusy = 12,        // the --state file is in use by another run (its lock was not free in time)
   kExitInterrupted = 130,
 };
 
@@ -107,6 +108,10 @@ std::vector<ExitCodeSpec> CommonExitCodes();
 // The options of every broker client (mq-pub, mq-sub): --broker,
 // --connect-timeout.
 std::vector<OptionSpec> CommonClientOptions();
+// --state, --state-reset, --state-wait, --rotated (stream-filter, stream-agg,
+// stream-window), and the exit statuses that go with them.
+std::vector<OptionSpec> CommonStateOptions();
+std::vector<ExitCodeSpec> StateExitCodes();
 
 // All program specs known to this build, for invariant tests and generators.
 const std::vector<const ProgramSpec*>& AllPrograms();

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,18 +15,40 @@
 
 namespace govstream::io {
 
+namespace {
+
+std::vector<LineReader::Source> Plain(std::vector<std::string> names) {
+  std::vector<LineReader::Source> out;
+  for (std::string& n : names) {
+    LineReader::Source src;
+    src.path = std::move(n);
+    out.push_back(std::move(src));
+  }
+  return out;
+}
+
+}  // namespace
+
 LineReader::LineReader(std::vector<std::string> sources, Options options)
+    : LineReader(Plain(std::move(sources)), std::move(options)) {}
+
+LineReader::LineReader(std::vector<Source> sources, Options options)
     : sources_(std::move(sources)), options_(std::move(options)) {
-  if (sources_.empty()) sources_.push_back("-");
+  if (sources_.empty()) sources_.push_back(Plain({"-"}).front());
+  positions_.resize(sources_.size());
   // The total size is known up front when every source is a regular file.
-  for (const std::string& name : sources_) {
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    const Source& src = sources_[i];
+    positions_[i].offset = src.offset;
+    positions_[i].line = src.line;
     struct stat st;
-    if (name == "-" ? fstat(0, &st) != 0 : stat(name.c_str(), &st) != 0) continue;
-    if (!S_ISREG(st.st_mode)) {
+    if (src.path == "-" ? fstat(0, &st) != 0 : stat(src.path.c_str(), &st) != 0) continue;
+    if (!S_ISREG(st.st_mode) || src.gzip) {
       total_known_ = false;
       continue;
     }
-    known_total_ += static_cast<uint64_t>(st.st_size);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    known_total_ += size > src.offset ? size - src.offset : 0;
   }
   cap_ = std::max<size_t>(options_.initial_buffer_bytes, 4096);
   buf_.reset(new char[cap_ + kPadding]);  // deliberately not zero-filled
@@ -35,23 +58,53 @@ LineReader::LineReader(std::vector<std::string> sources, Options options)
 LineReader::~LineReader() { CloseCurrent(); }
 
 void LineReader::CloseCurrent() {
-  if (open_ && fd_ > 0) ::close(fd_);
+  if (gz_) {
+    gzclose(static_cast<gzFile>(gz_));  // closes fd_ too
+    gz_ = nullptr;
+  } else if (open_ && fd_ > 0) {
+    ::close(fd_);
+  }
   open_ = false;
   fd_ = -1;
+}
+
+ssize_t LineReader::ReadSome(char* to, size_t n) {
+  if (!gz_) return ::read(fd_, to, n);
+  int got = gzread(static_cast<gzFile>(gz_), to, static_cast<unsigned>(std::min<size_t>(n, 1u << 30)));
+  if (got < 0) {
+    errno = EIO;
+    return -1;
+  }
+  return got;
+}
+
+bool LineReader::SkipTo(uint64_t offset) {
+  while (read_offset_ < offset) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(cap_, offset - read_offset_));
+    ssize_t n = ReadSome(buf_.get(), want);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    read_offset_ += static_cast<uint64_t>(n);
+  }
+  return true;
 }
 
 LineReader::Open LineReader::OpenNext() {
   CloseCurrent();
   while (next_source_ < sources_.size()) {
-    const std::string& name = sources_[next_source_++];
+    current_ = next_source_++;
+    const Source& src = sources_[current_];
+    const std::string& name = src.path;
     begin_ = end_ = scanned_ = 0;
     eof_ = false;
-    line_no_ = 0;
+    line_no_ = src.line;
+    read_offset_ = 0;
+    positions_[current_].opened = true;
     if (name == "-") {
       fd_ = 0;
       source_name_ = "<stdin>";
     } else {
-      source_name_ = name;
+      source_name_ = src.shown.empty() ? name : src.shown;
       fd_ = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd_ < 0) {
         message_ = name + ": " + std::strerror(errno);
@@ -70,6 +123,26 @@ LineReader::Open LineReader::OpenNext() {
       message_ = name + ": Is a directory";
       CloseCurrent();
       return Open::kFailed;
+    }
+    if (src.gzip) {
+      gz_ = gzdopen(fd_, "rb");
+      if (!gz_) {
+        message_ = name + ": cannot decompress";
+        CloseCurrent();
+        return Open::kFailed;
+      }
+      gzbuffer(static_cast<gzFile>(gz_), 1u << 17);
+    }
+    if (src.offset > 0) {
+      bool ok = fd_is_regular_ && !gz_
+                    ? ::lseek(fd_, static_cast<off_t>(src.offset), SEEK_SET) == static_cast<off_t>(src.offset)
+                    : SkipTo(src.offset);
+      if (!ok) {
+        message_ = source_name_ + ": cannot resume at byte " + std::to_string(src.offset) + " (the file is shorter)";
+        CloseCurrent();
+        return Open::kFailed;
+      }
+      read_offset_ = src.offset;
     }
     message_.clear();
     return Open::kOpened;
@@ -114,10 +187,11 @@ LineReader::Fill LineReader::FillBuffer() {
   }
   for (;;) {
     if (InterruptRequested()) return Fill::kInterrupted;
-    ssize_t n = ::read(fd_, buf_.get() + end_, cap_ - end_);
+    ssize_t n = ReadSome(buf_.get() + end_, cap_ - end_);
     if (n > 0) {
       end_ += static_cast<size_t>(n);
       bytes_read_ += static_cast<uint64_t>(n);
+      read_offset_ += static_cast<uint64_t>(n);
       return Fill::kData;
     }
     if (n == 0) return Fill::kEof;
@@ -136,6 +210,8 @@ LineReader::Event LineReader::SkipLongLine() {
     if (nl != nullptr) {
       begin_ = static_cast<size_t>(nl - buf_.get()) + 1;
       scanned_ = 0;
+      positions_[current_].offset = read_offset_ - (end_ - begin_);
+      positions_[current_].line = line_no_;
       return Event::kTooLong;
     }
     begin_ = end_ = 0;
@@ -154,7 +230,9 @@ LineReader::Event LineReader::TakeLine(size_t end, size_t terminator) {
   begin_ = end + terminator;
   scanned_ = 0;
   ++line_no_;
-  if (line_no_ == 1 && len >= 3 && std::memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
+  positions_[current_].offset = read_offset_ - (end_ - begin_);
+  positions_[current_].line = line_no_;
+  if (line_no_ == 1 && sources_[current_].offset == 0 && len >= 3 && std::memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
     start += 3;
     len -= 3;
     ++boms_skipped_;
@@ -183,7 +261,8 @@ LineReader::Event LineReader::Next() {
     if (nl != nullptr) return TakeLine(static_cast<size_t>(nl - buf_.get()), 1);
     scanned_ = end_ - begin_;
     if (eof_) {
-      if (begin_ < end_) return TakeLine(end_, 0);  // final line without newline
+      if (begin_ < end_ && !sources_[current_].hold_partial) return TakeLine(end_, 0);  // final line without newline
+      positions_[current_].finished = begin_ == end_;
       CloseCurrent();
       continue;
     }

@@ -20,6 +20,12 @@
 //
 // Sources that cannot be opened or read are reported as Event::kSourceError
 // (message() says why) and skipped; reading continues with the next source.
+//
+// Resuming (--state, stream/resume.h): a Source may start at a byte offset
+// (with its line count, so that diagnostics keep their line numbers), be
+// gzip-compressed, and hold back a final line that has no '\n' yet (it is
+// read whole by the next run). positions() tells, per source, the offset
+// just past the last line handed out or skipped.
 // Not thread-safe.
 #ifndef GOVSTREAM_IO_INPUT_H_
 #define GOVSTREAM_IO_INPUT_H_
@@ -57,8 +63,26 @@ class LineReader {
     kEnd,          // all sources consumed
   };
 
+  struct Source {
+    std::string path;           // "-" for standard input
+    uint64_t offset = 0;        // start here (seek, or skip bytes of a pipe or .gz)
+    uint64_t line = 0;          // lines before `offset`
+    bool gzip = false;          // decompress (zlib)
+    bool hold_partial = false;  // leave a final line without '\n' unread
+    std::string shown;          // its name in diagnostics; default: path
+  };
+  // How far a source has been read: `offset` is just past the last line
+  // handed out (or skipped as too long), `line` that line's number.
+  struct Position {
+    uint64_t offset = 0;
+    uint64_t line = 0;
+    bool opened = false;
+    bool finished = false;  // read to its end (nothing held back)
+  };
+
   // `sources`: file names, "-" for standard input; empty means stdin.
   LineReader(std::vector<std::string> sources, Options options);
+  LineReader(std::vector<Source> sources, Options options);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -78,10 +102,14 @@ class LineReader {
   // with bytes_read() gives progress.
   uint64_t known_total_bytes() const { return known_total_; }
   bool total_is_known() const { return total_known_; }
+  // One per source, in order.
+  const std::vector<Position>& positions() const { return positions_; }
 
  private:
   enum class Open { kOpened, kFailed, kNone };
   Open OpenNext();  // opens the next source
+  bool SkipTo(uint64_t offset);  // discards bytes up to `offset` (pipes, .gz)
+  ssize_t ReadSome(char* to, size_t n);
   void CloseCurrent();
   enum class Fill { kData, kEof, kError, kInterrupted };
   Fill FillBuffer();     // reads more bytes after end_
@@ -89,8 +117,12 @@ class LineReader {
   // Hands out [begin_, end) as the next line; `terminator` bytes follow it.
   Event TakeLine(size_t end, size_t terminator);
 
-  std::vector<std::string> sources_;
+  std::vector<Source> sources_;
+  std::vector<Position> positions_;
   size_t next_source_ = 0;
+  size_t current_ = 0;       // index of the open source
+  uint64_t read_offset_ = 0; // source offset of buf_[end_]
+  void* gz_ = nullptr;       // gzFile when the source is compressed
   Options options_;
   std::unique_ptr<char[]> buf_;
   size_t cap_ = 0;        // usable bytes (kPadding more are allocated)

@@ -15,6 +15,12 @@ int ExitCodeFor(const Status& status, uint64_t source_errors, io::Reporter* repo
     case Status::Code::kIoError:
       reporter->Error(status.message());
       return cli::kExitIo;
+    case Status::Code::kBadState:
+      reporter->Error(status.message());
+      return cli::kExitState;
+    case Status::Code::kBusy:
+      reporter->Error(status.message());
+      return cli::kExitBusy;
     default:
       break;
   }

@@ -10,6 +10,7 @@
 #include "io/report.h"
 #include "io/signals.h"
 #include "stream/records.h"
+#include "stream/resume.h"
 
 namespace govstream::stream {
 
@@ -25,7 +26,16 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
     projection = expr::Projection::Analyze(*o.predicate);
     ro.projection = projection.get();
   }
-  RecordReader records(o.input.inputs, ro, reporter);
+  std::unique_ptr<RunState> state;
+  if (!o.input.resume.path.empty()) {
+    result.status = RunState::Open(o.input.resume, "stream-filter", o.state_config, reporter, &state);
+    if (!result.status.ok()) return result;
+  }
+  std::unique_ptr<RecordReader> reader =
+      state ? std::make_unique<RecordReader>(state->Plan(o.input.inputs), ro, reporter)
+            : std::make_unique<RecordReader>(o.input.inputs, ro, reporter);
+  RecordReader& records = *reader;
+  Checkpointer checkpoints(state.get(), out, &records.lines());
   reporter->set_before_print([out] { out->Flush(); });
   io::Stats stats;
   io::Progress progress(o.input.progress);
@@ -34,6 +44,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
 
   while (!out->failed() && !(o.limit_set && result.kept >= o.limit) && records.Next()) {
     records.ShowProgress(&progress);
+    if (state) checkpoints.Tick();
     expr::Expression::Result r = o.predicate->Test(records.value(), records.arena(), &error);
     if (r == expr::Expression::Result::kError) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
@@ -79,10 +90,16 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   stats.records_out = result.kept;
   stats.bytes_in = lines.bytes_read();
   stats.boms_skipped = lines.boms_skipped();
-  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter));
   result.source_errors = records.source_errors();
   result.status = out->failed() ? out->status() : records.status();
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
+  std::string extra;
+  if (state) {
+    Status c = checkpoints.Finish(result.status);
+    if (!c.ok()) result.status = c;
+    extra = fmt::format(",\"state_bytes\":{},\"state_commits\":{}", state->state_bytes(), state->commits());
+  }
+  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
   return result;
 }
 

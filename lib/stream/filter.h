@@ -4,7 +4,9 @@
 // is truthy (or not, with invert), and writes their original bytes, or the
 // map expression's value as compact JSON. It flushes before blocking on
 // input, stops early at `limit` kept records, and on a broken output pipe.
-// Evaluation errors are reported per record like bad lines.
+// Evaluation errors are reported per record like bad lines. With
+// input.resume (--state), only the lines after the last run's are read,
+// and the state is committed after output flushes (stream/resume.h).
 #ifndef GOVSTREAM_STREAM_FILTER_H_
 #define GOVSTREAM_STREAM_FILTER_H_
 
@@ -28,6 +30,7 @@ struct FilterOptions {
   bool count_only = false;
   bool limit_set = false;  // stop after `limit` kept records (0: read nothing)
   uint64_t limit = 0;
+  std::string state_config;  // with input.resume: the options a --state file must match
 };
 
 struct FilterResult {

@@ -13,10 +13,24 @@ InputConfig InputConfigFromArgs(const cli::Args& args) {
   c.stats = args.flag("stats");
   c.progress = args.flag("progress");
   c.line_buffered = args.flag("line-buffered");
+  c.resume.path = args.str("state").value_or("");
+  c.resume.reset = args.flag("state-reset");
+  c.resume.wait_ms = args.duration_ms("state-wait", c.resume.wait_ms);
+  c.resume.rotated = args.strs("rotated");
   return c;
 }
 
 RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)
+    : reader_(std::move(sources), io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
+                                                          .before_block = options.before_block,
+                                                          .idle_tick_ms = options.idle_tick_ms,
+                                                          .on_idle_tick = options.on_idle_tick}),
+      options_(std::move(options)),
+      reporter_(reporter) {
+  if (options_.slots != nullptr) slot_values_.resize(options_.slots->size());
+}
+
+RecordReader::RecordReader(std::vector<io::LineReader::Source> sources, Options options, io::Reporter* reporter)
     : reader_(std::move(sources), io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
                                                           .before_block = options.before_block,
                                                           .idle_tick_ms = options.idle_tick_ms,

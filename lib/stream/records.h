@@ -24,6 +24,7 @@
 #include "expr/value.h"
 #include "io/input.h"
 #include "io/report.h"
+#include "stream/resume.h"
 
 namespace govstream::stream {
 
@@ -38,6 +39,7 @@ struct InputConfig {
   bool stats = false;
   bool progress = false;
   bool line_buffered = false;
+  ResumeOptions resume;  // --state (programs that have it)
 };
 
 // Reads InputConfig from parsed arguments (options absent from the
@@ -68,6 +70,8 @@ class RecordReader {
   };
 
   RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter);
+  // Sources with positions (a --state plan, stream/resume.h).
+  RecordReader(std::vector<io::LineReader::Source> sources, Options options, io::Reporter* reporter);
 
   // True: a record is ready. False: input ended or stopped; see status().
   bool Next();
