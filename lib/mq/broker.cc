@@ -1160,8 +1160,8 @@ bool Broker::Impl::PrefixAllowed(const std::string& key, std::string_view prefix
                                                 : prefix.substr(0, kSys.size()) == kSys;
   if (words.empty() && maybe_sys) needed.push_back("$SYS.#");
   for (const std::string& pattern : needed) {
-    if (!security_->Allows(key, Acl::Op::kSubscribe, pattern, why)) {
-      *why += fmt::format(" (plain ZeroMQ SUB prefix '{}')", prefix);
+    if (!security_->Allows(key, Acl::Op::kSubscribe, pattern, why,
+                           fmt::format(" (plain ZeroMQ SUB prefix '{}')", prefix))) {
       return false;
     }
   }

@@ -113,9 +113,11 @@ bool Security::Admitted(const std::string& name) const {
   return false;
 }
 
-bool Security::Allows(const std::string& name, Acl::Op op, std::string_view target, std::string* why) {
+bool Security::Allows(const std::string& name, Acl::Op op, std::string_view target, std::string* why,
+                      std::string_view context) {
   if (!acl_) return true;
   if (acl_->Allows(name, op, target, why)) return true;
+  why->append(context);
   ++acl_refused_;
   Log("refused: " + *why);
   return false;

@@ -59,8 +59,10 @@ class Security {
   // True if connections with this key name may still be served (it is in
   // the current key set; always true without --authorized-keys).
   bool Admitted(const std::string& name) const;
-  // True if allowed (always without --acl); otherwise *why, and counted.
-  bool Allows(const std::string& name, Acl::Op op, std::string_view target, std::string* why);
+  // True if allowed (always without --acl); otherwise *why (with
+  // `context` appended), logged and counted.
+  bool Allows(const std::string& name, Acl::Op op, std::string_view target, std::string* why,
+              std::string_view context = {});
   bool has_acl() const { return acl_.has_value(); }
 
   // Reloads when asked (`forced`: SIGHUP) or when a file changed. Returns

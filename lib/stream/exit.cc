@@ -15,6 +15,9 @@ int ExitCodeFor(const Status& status, uint64_t source_errors, io::Reporter* repo
     case Status::Code::kIoError:
       reporter->Error(status.message());
       return cli::kExitIo;
+    case Status::Code::kInvalidArgument:  // found late: a key file's contents, say
+      reporter->Error(status.message());
+      return cli::kExitUsage;
     case Status::Code::kBadState:
       reporter->Error(status.message());
       return cli::kExitState;

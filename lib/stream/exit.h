@@ -11,7 +11,7 @@
 namespace govstream::stream {
 
 // BrokenPipe -> 0 (quiet), Interrupted -> 130, DataError -> 3, IoError -> 4,
-// BadState -> 9, Busy -> 12 (reported); else 4 if a source could not be read, 1 if input was skipped,
+// InvalidArgument -> 2, BadState -> 9, Busy -> 12 (reported); else 4 if a source could not be read, 1 if input was skipped,
 // 0 otherwise.
 int ExitCodeFor(const Status& status, uint64_t source_errors, io::Reporter* reporter);
 

@@ -90,3 +90,16 @@ set_tests_properties(e2e_mq_amqp_cluster PROPERTIES
   TIMEOUT 600
   LABELS "e2e;mq"
   RUN_SERIAL TRUE)
+
+#   e2e_mq_curve  tests/e2e/test_curve_live.py: mq-broker's security. CURVE
+#                on every endpoint (a recording TCP proxy sees no payload,
+#                and sees it without CURVE), authorized keys, ACLs (per message,
+#                subscribe, consume, declare, bind, plain SUB prefixes, $SYS),
+#                reloads with live clients, pyzmq CURVE clients, bad key files.
+add_test(NAME e2e_mq_curve
+         COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 ${GOVSTREAM_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/e2e/test_curve_live.py -v)
+set_tests_properties(e2e_mq_curve PROPERTIES
+  TIMEOUT 600
+  LABELS "e2e;mq"
+  RUN_SERIAL TRUE)

@@ -93,6 +93,9 @@ int main(int argc, char** argv) {
     case gs::Status::Code::kRejected:
       reporter.Error(r.status.message());
       return gs::cli::kExitRejected;
+    case gs::Status::Code::kInvalidArgument:  // a key file's contents, found at connect
+      reporter.Error(r.status.message());
+      return gs::cli::kExitUsage;
     default:
       reporter.Error(r.status.message());
       return gs::cli::kExitConnection;
