@@ -15,6 +15,10 @@
 //   first_seq and count, listing the lines it refused (a full queue, or
 //   unroutable with `mandatory`). Batches are confirmed in order. A message
 //   is confirmed only once the broker has taken responsibility for it.
+//   When the session fails, a backend that settles messages one by one may
+//   first confirm the part of the oldest batch it settled (a kConfirm with
+//   that batch's first_seq and a smaller count); Wait() then reports the
+//   failure, and the other lines are never confirmed.
 // - Subscribing: Subscribe() is answered by kSubscribed, then kDeliver
 //   events. Ack() acknowledges the queue deliveries written so far (tags in
 //   delivery order) and returns credit; what is not acknowledged when the
@@ -22,8 +26,10 @@
 // - Errors are Status values: Connection (unreachable, lost, or the broker
 //   ended the session), AccessRefused (credentials or permissions),
 //   Rejected (the broker refused the set-up: an exchange that does not
-//   exist, a queue declared with other arguments), Interrupted (a signal
-//   while waiting), BrokenPipe (the watched descriptor failed).
+//   exist or is not a topic exchange, a queue declared with other
+//   arguments), Unconfirmed (the broker ended the session over a line it
+//   refuses: RabbitMQ and a line over its max_message_size), Interrupted (a
+//   signal while waiting), BrokenPipe (the watched descriptor failed).
 //
 // Owned by one thread; not thread-safe. Third-party errors (zmq, rabbitmq-c)
 // stay inside the backend that uses that library.

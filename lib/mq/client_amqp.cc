@@ -4,7 +4,9 @@
 //
 // How the govstream model maps onto AMQP:
 //   topic                routing key on a topic exchange (--exchange,
-//                        default amq.topic; it must exist: checked passively)
+//                        default amq.topic; it must exist: checked passively,
+//                        and its type with an active declare on a second
+//                        channel, see CheckExchangeType)
 //   publish batch        basic.publish per message on a channel in confirm
 //                        mode; delivery tags count from 1 like the batch
 //                        sequence numbers, so message N of the run is tag N.
@@ -18,6 +20,12 @@
 //   ack after write      basic.ack (multiple) of the last tag written
 //   end of session       channel and connection closed: RabbitMQ requeues
 //                        every unacknowledged delivery
+//   closed by RabbitMQ   after the set-up (ClosedMidStream): a line over its
+//                        max_message_size is refused (Unconfirmed), a
+//                        refused permission is AccessRefused, anything else
+//                        (an exchange deleted, rabbitmqctl close_connection)
+//                        Connection. What was settled before the close is
+//                        confirmed (ConfirmSettled); the rest is not.
 //
 // Each message carries app_id (the publisher id), message_id (its sequence
 // number), timestamp (seconds) and a header x-govstream-ts-us (the send time
@@ -50,6 +58,7 @@ namespace govstream::mq {
 namespace {
 
 constexpr amqp_channel_t kChannel = 1;
+constexpr amqp_channel_t kProbeChannel = 2;  // CheckExchangeType's: RabbitMQ may close it
 constexpr int kHeartbeatSeconds = 10;
 constexpr uint64_t kMaxMessageBytes = 128ull << 20;  // RabbitMQ's default max_message_size
 constexpr uint64_t kMaxBatchBytes = 1u << 20;
@@ -170,21 +179,40 @@ class AmqpClient final : public Client {
   struct Batch {  // a sent batch awaiting its confirmation
     uint64_t first_seq = 0;
     uint32_t count = 0;
-    uint32_t settled = 0;
-    std::vector<uint32_t> refused;
+    uint32_t settled = 0;          // messages acked, nacked or returned
+    uint32_t prefix = 0;           // done[0, prefix) are all settled
+    std::vector<uint8_t> done;     // per message: settled
+    std::vector<uint32_t> sizes;   // per message: payload bytes (to name one RabbitMQ found too large)
+    std::vector<uint32_t> refused;  // indexes
     std::string reason;
   };
 
   // The status a failed rabbitmq-c call means; `what` names the call.
+  // Each ends the session (Lost).
   Status FromReply(const amqp_rpc_reply_t& r, std::string_view what);
   Status FromCode(int code, std::string_view what);
   Status FromClose(uint16_t code, std::string_view text, bool connection, std::string_view what);
+  // RabbitMQ closed the channel or the connection after the set-up.
+  Status ClosedMidStream(uint16_t code, std::string_view text, bool connection);
+  // Ends the session with `s` (the first such status is kept, and returned
+  // by every later call): what RabbitMQ settled of the oldest batch before
+  // that is confirmed (ConfirmSettled), the other batches never are.
+  Status Lost(Status s);
+  // The status of an ended session.
+  Status Closed() const;
+  // --exchange must be a topic exchange (Open, after the passive declare).
+  Status CheckExchangeType();
   // Handles one frame that is not a delivery (confirms, returns, closes).
   Status OnFrame(const amqp_frame_t& frame);
   void Settle(uint64_t tag, bool multiple, bool ok);
-  void Refuse(Batch* b, uint64_t tag, std::string reason);
+  void SettleOne(Batch* b, uint32_t index, bool ok);
+  void Refuse(Batch* b, uint32_t index, std::string reason);
   // Moves confirmed batches to ready_.
   void Collect();
+  // Once the session has ended: the oldest batch's settled prefix becomes a
+  // confirmation of that part (Client allows it before a failure), and
+  // every batch is dropped (their other lines stay unconfirmed).
+  void ConfirmSettled();
   // Reads one delivery (into envelopes_) or one other frame (handled),
   // without waiting; *delivered tells which.
   Status ReadOne(bool* delivered);
@@ -199,6 +227,8 @@ class AmqpClient final : public Client {
   Url url_;
   amqp_connection_state_t conn_ = nullptr;
   bool closed_ = false;
+  Status failure_;     // why the session ended (when it did not end with Bye)
+  std::string doing_;  // for messages: "publishing to exchange X", "consuming queue Q"
   std::string exchange_;
   std::string batch_text_;
   std::vector<Pending> batch_;
@@ -218,28 +248,89 @@ class AmqpClient final : public Client {
 };
 
 Status AmqpClient::FromClose(uint16_t code, std::string_view text, bool connection, std::string_view what) {
-  closed_ = true;
   std::string msg = fmt::format("RabbitMQ at {} {}{}{}: {} {}", url_.shown,
                                 connection ? "closed the connection" : "refused",
                                 what.empty() ? "" : (connection ? " at " : " "), what, code, text);
   switch (code) {
     case AMQP_ACCESS_REFUSED:
     case AMQP_NOT_ALLOWED:
-      return Status(Status::Code::kAccessRefused, msg);
+      return Lost(Status(Status::Code::kAccessRefused, msg));
     case AMQP_NOT_FOUND:
     case AMQP_PRECONDITION_FAILED:
     case AMQP_RESOURCE_LOCKED:
-      return Status(Status::Code::kRejected, msg);
+      return Lost(Status(Status::Code::kRejected, msg));
     default:
-      return Status(Status::Code::kConnection, msg);
+      return Lost(Status(Status::Code::kConnection, msg));
   }
+}
+
+Status AmqpClient::ClosedMidStream(uint16_t code, std::string_view text, bool connection) {
+  std::string said = fmt::format("{} {}", code, text);
+  const char* closed = connection ? "the connection" : "the channel";
+  // A publish over max_message_size: "message size S is larger than
+  // [configured] max size M" (rabbit_channel, 3.x). RabbitMQ checks the
+  // messages of the channel in order and discards what follows the first
+  // one over the limit: it is the first unsettled message larger than M.
+  if (code == AMQP_PRECONDITION_FAILED && !inflight_.empty() && text.find("message size") != std::string_view::npos) {
+    uint64_t size = 0, max = 0;
+    if (size_t at = text.find("message size "); at != std::string_view::npos) {
+      std::from_chars(text.data() + at + 13, text.data() + text.size(), size);
+    }
+    if (size_t at = text.find("max size "); at != std::string_view::npos) {
+      std::from_chars(text.data() + at + 9, text.data() + text.size(), max);
+    }
+    const uint64_t limit = max > 0 ? max : (size > 0 ? size - 1 : 0);
+    std::string max_text = max > 0 ? fmt::format(" of {} bytes", max) : "";
+    for (Batch& b : inflight_) {
+      uint32_t i = b.prefix;
+      while (limit > 0 && i < b.sizes.size() && (b.done[i] || b.sizes[i] <= limit)) ++i;
+      if (limit == 0 || i >= b.sizes.size()) continue;
+      Refuse(&b, i, fmt::format("{} bytes is larger than RabbitMQ's max_message_size{}", b.sizes[i], max_text));
+      SettleOne(&b, i, true);  // refused already: not nacked again
+      return Lost(Status(
+          Status::Code::kUnconfirmed,
+          fmt::format("RabbitMQ at {} refused the line with sequence number {} ({} bytes): it is larger than RabbitMQ's "
+                      "max_message_size{} (a setting of the broker that AMQP does not announce), and RabbitMQ "
+                      "closed {} (RabbitMQ: {}); mq-pub stopped there, and RabbitMQ discarded the lines sent "
+                      "after it",
+                      url_.shown, b.first_seq + i, b.sizes[i], max_text, closed, said)));
+    }
+    return Lost(Status(Status::Code::kUnconfirmed,
+                       fmt::format("RabbitMQ at {} refused a line that is larger than its max_message_size{} and "
+                                   "closed {} while {} (RabbitMQ: {})",
+                                   url_.shown, max_text, closed, doing_, said)));
+  }
+  std::string hint;
+  if (code == AMQP_CONNECTION_FORCED) {
+    hint = " (an operator closed it, e.g. with rabbitmqctl close_connection, or the node is shutting down)";
+  } else if (code == AMQP_NOT_FOUND && text.find("no exchange") != std::string_view::npos) {
+    hint = " (the exchange was deleted)";
+  } else if (code == AMQP_PRECONDITION_FAILED && text.find("acknowledgement") != std::string_view::npos) {
+    hint = " (RabbitMQ's consumer_timeout: the output was blocked for that long)";
+  }
+  std::string msg = fmt::format("RabbitMQ at {} closed {} while {}: {}{}", url_.shown, closed, doing_, said, hint);
+  const bool refused = code == AMQP_ACCESS_REFUSED || code == AMQP_NOT_ALLOWED;
+  return Lost(Status(refused ? Status::Code::kAccessRefused : Status::Code::kConnection, msg));
+}
+
+Status AmqpClient::Lost(Status s) {
+  if (!closed_) {
+    closed_ = true;
+    failure_ = s;
+    ConfirmSettled();
+  }
+  return failure_.ok() ? s : failure_;
+}
+
+Status AmqpClient::Closed() const {
+  return failure_.ok() ? Status(Status::Code::kConnection, "the connection to RabbitMQ at " + url_.shown + " is closed")
+                       : failure_;
 }
 
 Status AmqpClient::FromCode(int code, std::string_view what) {
   if (code == AMQP_STATUS_OK) return Status::Ok();
-  closed_ = true;
-  return Status(Status::Code::kConnection,
-                fmt::format("lost RabbitMQ at {} ({}): {}", url_.shown, what, amqp_error_string2(code)));
+  return Lost(Status(Status::Code::kConnection,
+                     fmt::format("lost RabbitMQ at {} ({}): {}", url_.shown, what, amqp_error_string2(code))));
 }
 
 Status AmqpClient::FromReply(const amqp_rpc_reply_t& r, std::string_view what) {
@@ -247,8 +338,7 @@ Status AmqpClient::FromReply(const amqp_rpc_reply_t& r, std::string_view what) {
     case AMQP_RESPONSE_NORMAL:
       return Status::Ok();
     case AMQP_RESPONSE_NONE:
-      closed_ = true;
-      return Status(Status::Code::kConnection, fmt::format("RabbitMQ at {}: no reply to {}", url_.shown, what));
+      return Lost(Status(Status::Code::kConnection, fmt::format("RabbitMQ at {}: no reply to {}", url_.shown, what)));
     case AMQP_RESPONSE_LIBRARY_EXCEPTION:
       return FromCode(r.library_error, what);
     case AMQP_RESPONSE_SERVER_EXCEPTION:
@@ -260,10 +350,10 @@ Status AmqpClient::FromReply(const amqp_rpc_reply_t& r, std::string_view what) {
         auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
         return FromClose(m->reply_code, View(m->reply_text), false, what);
       }
-      closed_ = true;
-      return Status(Status::Code::kConnection, fmt::format("RabbitMQ at {}: unexpected reply to {}", url_.shown, what));
+      return Lost(Status(Status::Code::kConnection,
+                         fmt::format("RabbitMQ at {}: unexpected reply to {}", url_.shown, what)));
   }
-  return Status(Status::Code::kConnection, "unknown rabbitmq-c reply");
+  return Lost(Status(Status::Code::kConnection, "unknown rabbitmq-c reply"));
 }
 
 Status AmqpClient::Open(const ClientOptions& o) {
@@ -365,6 +455,9 @@ Status AmqpClient::Open(const ClientOptions& o) {
   amqp_exchange_declare(conn_, kChannel, Bytes(exchange_), amqp_cstring_bytes("topic"), 1, 0, 0, 0, amqp_empty_table);
   s = FromReply(amqp_get_rpc_reply(conn_), "checking --exchange " + exchange_);
   if (!s.ok()) return s;
+  s = CheckExchangeType();
+  if (!s.ok()) return s;
+  doing_ = o.role == proto::Role::kPublisher ? "publishing to exchange " + exchange_ : "subscribing";
   if (o.role == proto::Role::kPublisher) {
     amqp_confirm_select(conn_, kChannel);
     s = FromReply(amqp_get_rpc_reply(conn_), "confirm.select");
@@ -372,6 +465,68 @@ Status AmqpClient::Open(const ClientOptions& o) {
   }
   last_send_ms_ = last_recv_ms_ = NowMs();
   return Status::Ok();
+}
+
+Status AmqpClient::CheckExchangeType() {
+  // AMQP 0-9-1 fixes the types of its standard exchanges: no need to ask
+  // (clients without configure permission could not).
+  static constexpr std::pair<std::string_view, std::string_view> kStandard[] = {
+      {"amq.topic", "topic"},     {"amq.direct", "direct"}, {"amq.fanout", "fanout"},
+      {"amq.headers", "headers"}, {"amq.match", "headers"}};
+  std::string type, said;
+  for (const auto& [name, t] : kStandard) {
+    if (exchange_ == name) type = t;
+  }
+  if (type.empty()) {
+    // A passive declare does not check the type. An active one of a topic
+    // exchange does: RabbitMQ compares the type first (406 "inequivalent arg
+    // 'type' ... current is 'fanout'"), so a 406 over another argument
+    // (durable, auto_delete, arguments) means the type matched. The
+    // exchange exists (the passive declare said so): nothing is created.
+    // A 406 closes the channel, hence a channel of its own. Without
+    // configure permission RabbitMQ refuses the declare (403): the type
+    // then cannot be checked, and the exchange is taken as it is.
+    const std::string what = "checking the type of --exchange " + exchange_;
+    amqp_channel_open(conn_, kProbeChannel);
+    Status s = FromReply(amqp_get_rpc_reply(conn_), "opening a second channel");
+    if (!s.ok()) return s;
+    amqp_exchange_declare(conn_, kProbeChannel, Bytes(exchange_), amqp_cstring_bytes("topic"), 0, 1, 0, 0,
+                          amqp_empty_table);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+      return FromReply(amqp_channel_close(conn_, kProbeChannel, AMQP_REPLY_SUCCESS), "closing the second channel");
+    }
+    if (r.reply_type != AMQP_RESPONSE_SERVER_EXCEPTION || r.reply.id != AMQP_CHANNEL_CLOSE_METHOD) {
+      return FromReply(r, what);
+    }
+    auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
+    const uint16_t code = m->reply_code;
+    std::string text(View(m->reply_text));
+    amqp_channel_close_ok_t ok;
+    s = FromCode(amqp_send_method(conn_, kProbeChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok), what);
+    if (!s.ok()) return s;
+    if (code == AMQP_ACCESS_REFUSED) return Status::Ok();  // no configure permission: not checked
+    if (code != AMQP_PRECONDITION_FAILED) return FromClose(code, text, false, what);
+    if (text.find("'type'") == std::string::npos) return Status::Ok();  // a topic exchange
+    constexpr std::string_view kCurrent = "current is '";
+    if (size_t at = text.find(kCurrent); at != std::string::npos) {
+      size_t end = text.find('\'', at + kCurrent.size());
+      if (end != std::string::npos) type = text.substr(at + kCurrent.size(), end - at - kCurrent.size());
+    }
+    said = fmt::format("; RabbitMQ: {} {}", code, text);
+  }
+  if (type == "topic") return Status::Ok();
+  const char* why = type == "fanout"    ? "it sends every message to every bound queue, whatever its topic"
+                    : type == "direct"  ? "it routes a topic only to bindings of exactly that text: * and # "
+                                          "are no wildcards there"
+                    : type == "headers" ? "it routes by message headers and ignores topics"
+                                        : "it does not match topics against * and # patterns";
+  return Lost(Status(Status::Code::kRejected,
+                     fmt::format("--exchange {} at {} is {} exchange, not a topic exchange: {} (use a topic exchange; "
+                                 "the default is amq.topic{})",
+                                 exchange_, url_.shown, type.empty() ? std::string("another type of")
+                                                                     : "a " + type,
+                                 why, said)));
 }
 
 Status AmqpClient::SendBatch(uint64_t first_seq, uint32_t count, uint64_t ts_us, bool mandatory) {
@@ -389,12 +544,19 @@ Status AmqpClient::SendBatch(uint64_t first_seq, uint32_t count, uint64_t ts_us,
   h[0].value.value.i64 = static_cast<int64_t>(ts_us);
   p.headers = {1, h};
   char id[24];
-  Batch b;
+  if (closed_) {
+    batch_.clear();
+    batch_text_.clear();
+    return Closed();
+  }
+  Batch& b = inflight_.emplace_back();
   b.first_seq = first_seq;
   b.count = count;
-  inflight_.push_back(std::move(b));
+  b.done.assign(count, 0);
+  b.sizes.reserve(count);
   for (uint32_t i = 0; i < count && i < batch_.size(); ++i) {
     const Pending& m = batch_[i];
+    b.sizes.push_back(static_cast<uint32_t>(m.payload_len));
     auto end = std::to_chars(id, id + sizeof(id), first_seq + i).ptr;
     p.message_id = {static_cast<size_t>(end - id), id};
     std::string_view topic(batch_text_.data() + m.offset, m.topic_len);
@@ -413,31 +575,40 @@ Status AmqpClient::SendBatch(uint64_t first_seq, uint32_t count, uint64_t ts_us,
   return Status::Ok();
 }
 
-void AmqpClient::Refuse(Batch* b, uint64_t tag, std::string reason) {
-  b->refused.push_back(static_cast<uint32_t>(tag - b->first_seq));
+void AmqpClient::Refuse(Batch* b, uint32_t index, std::string reason) {
+  b->refused.push_back(index);
   if (b->reason.empty()) b->reason = std::move(reason);
 }
 
-void AmqpClient::Settle(uint64_t tag, bool multiple, bool ok) {
+void AmqpClient::SettleOne(Batch* b, uint32_t index, bool ok) {
+  if (index >= b->count || b->done[index]) return;
   const char* nacked = "RabbitMQ nacked it (a queue over its length limit with overflow reject-publish, or an "
                        "internal error)";
-  // With multiple, every unsettled tag up to `tag` is settled; acks come
-  // in order, so those are the front batches' remaining messages.
+  b->done[index] = 1;
+  ++b->settled;
+  if (b->first_seq + index == returned_tag_) {
+    Refuse(b, index, returned_reason_);
+    returned_tag_ = 0;
+  } else if (!ok) {
+    Refuse(b, index, nacked);
+  }
+  while (b->prefix < b->count && b->done[b->prefix]) ++b->prefix;
+}
+
+void AmqpClient::Settle(uint64_t tag, bool multiple, bool ok) {
+  // With multiple, every unsettled tag up to `tag` is settled. RabbitMQ may
+  // confirm out of order (messages routed to other queues), so each
+  // message's state is kept.
   for (Batch& b : inflight_) {
     if (b.first_seq > tag) break;
-    uint64_t last = std::min<uint64_t>(tag, b.first_seq + b.count - 1);
-    uint64_t from = multiple ? b.first_seq + b.settled : tag;
-    if (!multiple && (tag < b.first_seq || tag >= b.first_seq + b.count)) continue;
-    for (uint64_t t = from; t <= last; ++t) {
-      if (t == returned_tag_) {
-        Refuse(&b, t, returned_reason_);
-        returned_tag_ = 0;
-      } else if (!ok) {
-        Refuse(&b, t, nacked);
-      }
-      ++b.settled;
+    const uint64_t end = b.first_seq + b.count;
+    if (!multiple) {
+      if (tag >= end) continue;
+      SettleOne(&b, static_cast<uint32_t>(tag - b.first_seq), ok);
+      break;
     }
-    if (!multiple) break;
+    const uint32_t last = static_cast<uint32_t>(std::min<uint64_t>(tag + 1, end) - b.first_seq);
+    for (uint32_t i = b.prefix; i < last; ++i) SettleOne(&b, i, ok);
   }
   Collect();
 }
@@ -454,6 +625,23 @@ void AmqpClient::Collect() {
     ready_.push_back(std::move(c));
     inflight_.pop_front();
   }
+}
+
+void AmqpClient::ConfirmSettled() {
+  Collect();
+  if (!inflight_.empty() && inflight_.front().prefix > 0) {
+    Batch& b = inflight_.front();
+    proto::Confirm c;
+    c.first_seq = b.first_seq;
+    c.count = b.prefix;
+    std::sort(b.refused.begin(), b.refused.end());
+    for (uint32_t r : b.refused) {
+      if (r < b.prefix) c.refused.push_back(r);
+    }
+    reasons_.push_back(c.refused.empty() ? std::string() : std::move(b.reason));
+    ready_.push_back(std::move(c));
+  }
+  inflight_.clear();
 }
 
 Status AmqpClient::OnFrame(const amqp_frame_t& frame) {
@@ -482,30 +670,31 @@ Status AmqpClient::OnFrame(const amqp_frame_t& frame) {
         std::from_chars(id.data(), id.data() + id.size(), tag);
       }
       amqp_destroy_message(&msg);
-      if (tag == 0) return Status(Status::Code::kConnection, "RabbitMQ returned a message without our message id");
+      if (tag == 0) return Lost(Status(Status::Code::kConnection, "RabbitMQ returned a message without our message id"));
       // Its ack follows the return.
       returned_tag_ = tag;
       returned_reason_ = std::move(reason);
       return Status::Ok();
     }
+    // After the set-up. The session ends, but Wait() hands out what was
+    // confirmed before it reports why (Lost).
     case AMQP_CHANNEL_CLOSE_METHOD: {
       auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
-      Status s = FromClose(m->reply_code, View(m->reply_text), false, "");
+      (void)ClosedMidStream(m->reply_code, View(m->reply_text), false);
       amqp_channel_close_ok_t ok;
       amqp_send_method(conn_, frame.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-      return s;
+      return Status::Ok();
     }
     case AMQP_CONNECTION_CLOSE_METHOD: {
       auto* m = static_cast<amqp_connection_close_t*>(frame.payload.method.decoded);
-      Status s = FromClose(m->reply_code, View(m->reply_text), true, "");
+      (void)ClosedMidStream(m->reply_code, View(m->reply_text), true);
       amqp_connection_close_ok_t ok;
       amqp_send_method(conn_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-      return s;
+      return Status::Ok();
     }
     case AMQP_BASIC_CANCEL_METHOD:
-      closed_ = true;
-      return Status(Status::Code::kConnection,
-                    fmt::format("RabbitMQ at {} cancelled the consumer (the queue was deleted?)", url_.shown));
+      return Lost(Status(Status::Code::kConnection,
+                         fmt::format("RabbitMQ at {} cancelled the consumer (the queue was deleted?)", url_.shown)));
     default:
       return Status::Ok();
   }
@@ -530,6 +719,7 @@ Status AmqpClient::Subscribe(const proto::Subscribe& s) {
     if (!st.ok()) return st;
     queue.assign(View(ok->queue));
   }
+  doing_ = s.queue.empty() ? "consuming fan-out queue " + queue : "consuming queue " + queue;
   for (std::string_view pattern : s.patterns) {
     amqp_queue_bind(conn_, kChannel, Bytes(queue), Bytes(exchange_), Bytes(pattern), amqp_empty_table);
     Status st = FromReply(amqp_get_rpc_reply(conn_),
@@ -560,6 +750,7 @@ Status AmqpClient::Subscribe(const proto::Subscribe& s) {
 
 Status AmqpClient::Ack(const proto::Ack& a) {
   if (a.tags.empty()) return Status::Ok();
+  if (closed_) return Closed();
   // Tags are written in delivery order: one ack with multiple covers them.
   uint64_t last = *std::max_element(a.tags.begin(), a.tags.end());
   int rc = amqp_basic_ack(conn_, kChannel, last, 1);
@@ -640,6 +831,10 @@ Status AmqpClient::ReadDeliveries(Event* event, bool* got) {
     if (!s.ok()) return s;
     if (!delivered && ready_.empty()) break;
   }
+  if (closed_) {  // these deliveries go back to the queue: not handed out
+    ReleaseEnvelopes();
+    return Status::Ok();
+  }
   ToDeliveries(event);
   *got = true;
   return Status::Ok();
@@ -669,14 +864,18 @@ Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interr
       *got = true;
       return Status::Ok();
     }
-    if (closed_) return Status(Status::Code::kConnection, "the connection to RabbitMQ at " + url_.shown + " is closed");
+    // Once the session has ended (every failure below ends it), what was
+    // confirmed before has been handed out above.
+    if (closed_) return Closed();
     if (amqp_frames_enqueued(conn_) || amqp_data_in_buffer(conn_)) {
       Status s = ReadDeliveries(event, got);
-      if (!s.ok() || *got) return s;
-      if (!ready_.empty() || amqp_frames_enqueued(conn_)) continue;
+      if (!s.ok() && !closed_) return s;
+      if (*got) return s;
+      if (closed_ || !ready_.empty() || amqp_frames_enqueued(conn_)) continue;
     }
     Status k = KeepAlive();
-    if (!k.ok()) return k;
+    if (!k.ok() && !closed_) return k;
+    if (!k.ok()) continue;
     if (interruptible && io::InterruptRequested()) return Status::Interrupted();
     int64_t now = NowMs();
     if (now >= deadline) return Status::Ok();
@@ -684,18 +883,22 @@ Status AmqpClient::Wait(int64_t timeout_ms, bool* got, Event* event, bool interr
     int n = watch_fd_ >= 0 ? 2 : 1;
     int wait = static_cast<int>(std::min<int64_t>({deadline - now, 100, heartbeat_ms() / 2}));
     int rc = ::poll(fds, n, wait);
-    if (rc < 0 && errno != EINTR) return FromCode(AMQP_STATUS_SOCKET_ERROR, "waiting");
+    if (rc < 0 && errno != EINTR) {
+      (void)FromCode(AMQP_STATUS_SOCKET_ERROR, "waiting");
+      continue;
+    }
     if (n == 2 && (fds[1].revents & (POLLERR | POLLHUP))) return Status::BrokenPipe();
     if (rc > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) {
       last_recv_ms_ = NowMs();  // heartbeats included (rabbitmq-c consumes those itself)
       Status s = ReadDeliveries(event, got);
-      if (!s.ok() || *got) return s;
+      if (!s.ok() && !closed_) return s;
+      if (*got) return s;
     }
   }
 }
 
 Status AmqpClient::KeepAlive() {
-  if (closed_) return Status(Status::Code::kConnection, "the connection to RabbitMQ at " + url_.shown + " is closed");
+  if (closed_) return Closed();
   const int64_t now = NowMs();
   if (now - last_recv_ms_ > 3 * heartbeat_ms()) {
     // A caller busy elsewhere (a blocked output) leaves input unread: input
@@ -704,9 +907,8 @@ Status AmqpClient::KeepAlive() {
     if (amqp_data_in_buffer(conn_) || amqp_frames_enqueued(conn_) || ::poll(&in, 1, 0) > 0) last_recv_ms_ = now;
   }
   if (now - last_recv_ms_ > 3 * heartbeat_ms()) {
-    closed_ = true;
-    return Status(Status::Code::kConnection, fmt::format("lost RabbitMQ at {}: nothing received for {} ms",
-                                                         url_.shown, now - last_recv_ms_));
+    return Lost(Status(Status::Code::kConnection, fmt::format("lost RabbitMQ at {}: nothing received for {} ms",
+                                                              url_.shown, now - last_recv_ms_)));
   }
   if (now - last_send_ms_ >= heartbeat_ms() / 2) {
     amqp_frame_t hb;

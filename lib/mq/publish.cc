@@ -137,11 +137,19 @@ class Publisher {
       return Fail(Status(Status::Code::kConnection, "unexpected message from the broker at " + o_.client.endpoint));
     }
     const proto::Confirm& c = ev.confirm;
-    if (inflight_.empty() || inflight_.front().first_seq != c.first_seq || inflight_.front().count != c.count) {
+    // Before a failure, a backend may confirm the first part of the oldest
+    // batch (client.h): the rest of it stays in flight, never confirmed.
+    if (inflight_.empty() || inflight_.front().first_seq != c.first_seq || inflight_.front().count < c.count ||
+        c.count == 0) {
       return Fail(Status(Status::Code::kConnection,
                          "confirmation for an unknown batch (sequence " + std::to_string(c.first_seq) + ")"));
     }
-    inflight_.pop_front();
+    if (c.count < inflight_.front().count) {
+      inflight_.front().first_seq += c.count;
+      inflight_.front().count -= c.count;
+    } else {
+      inflight_.pop_front();
+    }
     res_->confirmed += c.count - c.refused.size();
     res_->refused += c.refused.size();
     if (!c.refused.empty() && refusals_shown_ < kRefusalsShown) {
@@ -331,6 +339,9 @@ PublishResult RunPublish(const PublishOptions& o, io::Reporter* reporter) {
   CountInput(records, reporter->bad_lines() - bad_before, &res);
   if (!pub.failure().ok()) {
     res.status = pub.failure();
+    // A refusal that ended the run (RabbitMQ closes the channel over a line
+    // larger than its max_message_size): the summary alone would not say why.
+    if (res.status.code() == Status::Code::kUnconfirmed) reporter->Error(res.status.message());
   } else if (!records.status().ok()) {
     res.status = records.status();
   } else if (res.refused > 0) {

@@ -14,6 +14,7 @@ Prints "N passed, M failed" last.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from livetest import DEVNULL, PIPE, run_main
-from test_mq_live import BROKER, EXIT_OK, EXIT_REFUSED, EXIT_TIMEOUT, PUB, SUB, MqTest, envelopes, free_port
+from test_mq_live import BROKER, EXIT_OK, LineReader, EXIT_REFUSED, EXIT_TIMEOUT, PUB, SUB, MqTest, envelopes, free_port
 
 import rabbitmq
 
@@ -452,6 +453,64 @@ class Failures(AmqpTest):
         out, _ = sub.communicate(timeout=30)
         self.assertEqual(sub.returncode, EXIT_CONNECTION, self.err(sub))
         self.assertIn("cancelled the consumer", self.err(sub))
+
+    def test_an_exchange_of_another_type_is_status_11(self):
+        for kind in ("fanout", "direct"):
+            x = self.q("x-" + kind)
+            self.channel().exchange_declare(x, exchange_type=kind, durable=True)
+            status, err = self.pub(["--exchange", x, "--topic", "a.b"], self.lines(1))
+            self.assertEqual(status, EXIT_REJECTED, err)
+            self.assertIn("is a %s exchange, not a topic exchange" % kind, err)
+            p = self.sub(["--exchange", x, "--topic", "a.#"])
+            p.communicate(timeout=30)
+            self.assertEqual(p.returncode, EXIT_REJECTED, self.err(p))
+            self.assertIn("not a topic exchange", self.err(p))
+
+    def test_a_line_over_max_message_size_is_refused_and_counted(self):
+        # RabbitMQ's limit is a broker setting that AMQP does not announce:
+        # lower it for this test (channels opened from now on read it).
+        NODE.ctl("eval", "application:set_env(rabbit, max_message_size, 4096).")
+        self.addCleanup(lambda: NODE.ctl("eval", "application:set_env(rabbit, max_message_size, 134217728)."))
+        q = self.q("big")
+        self.declare(q, "big")
+        data = self.lines(5) + b'{"id":5,"pad":"%s"}\n' % (b"x" * 8000) + self.lines(3, start=6)
+        status, err = self.pub(["--topic", "big", "--batch", "1"], data)
+        self.assertEqual(status, EXIT_REFUSED, err)
+        self.assertIn("larger than RabbitMQ's max_message_size", err)
+        self.assertIn("sequence number 6 (8017 bytes)", err)
+        # An honest summary: the lines before the big one are confirmed,
+        # unless RabbitMQ closed the channel before their confirms went out
+        # (then they are counted not confirmed, never delivered-and-lost).
+        m = re.search(r"(\d+) of 9 lines confirmed, (\d+) refused, (\d+) not confirmed", err)
+        self.assertIsNotNone(m, err)
+        confirmed, refused, unconfirmed = map(int, m.groups())
+        self.assertEqual(confirmed + refused + unconfirmed, 9, err)
+        self.assertLessEqual(confirmed, 5, err)
+        code, out, serr = self.consume(q, ["big"], "-W", "3s")
+        ids = [json.loads(x)["id"] for x in out.splitlines()]
+        self.assertEqual(ids[:confirmed], list(range(confirmed)), serr)
+        self.assertNotIn(5, ids)  # the big line never got in
+
+    def test_connection_closed_by_an_operator_mid_stream_is_status_5_and_nothing_acked_is_lost(self):
+        q = self.q("forced")
+        self.declare(q, "forced")
+        status, err = self.pub(["--topic", "forced"], self.lines(50))
+        self.assertEqual(status, EXIT_OK, err)
+        sub = self.sub(["--queue", q, "--topic", "forced", "--prefetch", "10"], stdout=PIPE)
+        reader = LineReader(sub.stdout)
+        first = reader.lines(1, 20)
+        self.assertEqual(len(first), 1, self.err(sub))
+        NODE.ctl("close_all_connections", "maintenance")
+        written = b"\n".join(first) + b"\n" + reader.rest(30)
+        self.assertEqual(self.wait_exit(sub, 30, "mq-sub"), EXIT_CONNECTION, self.err(sub))
+        self.assertIn("closed the connection", self.err(sub))
+        self.assertIn("maintenance", self.err(sub))
+        got = len(written.splitlines())
+        # What mq-sub wrote was acknowledged; every other line is still queued.
+        code, out, serr = self.consume(q, ["forced"], "-W", "3s")
+        ids = [json.loads(x)["id"] for x in (written + out).splitlines()]
+        self.assertEqual(set(ids), set(range(50)), serr)
+        self.assertGreaterEqual(len(out.splitlines()), 50 - got)
 
     def test_200000_lines_into_a_quorum_queue(self):
         n = 50000 if os.environ.get("GOVSTREAM_SANITIZED", "").upper() in ("1", "ON", "TRUE") else 200000
