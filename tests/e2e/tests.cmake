@@ -24,3 +24,14 @@ set_tests_properties(e2e_live PROPERTIES
   LABELS "e2e"
   # The live tests use wall-clock bounds; keep other heavy tests off the CPU.
   RUN_SERIAL TRUE)
+
+#   e2e_state  --state (resumable runs), tests/e2e/test_state_live.py: 20
+#              cron-like appends equal one run; rename, copytruncate, two
+#              rotations, .gz, dateext, --rotated; 50 runs with SIGKILLs lose
+#              nothing; corrupt, mismatched, future and locked state files
+add_test(NAME e2e_state
+         COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                 python3 ${GOVSTREAM_E2E_DIR}/test_state_live.py -v)
+set_tests_properties(e2e_state PROPERTIES
+  TIMEOUT 300
+  LABELS "e2e")
