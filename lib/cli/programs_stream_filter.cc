@@ -74,7 +74,8 @@ const ProgramSpec& StreamFilterSpec() {
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
     for (auto& o : CommonStateOptions()) s.options.push_back(o);
     s.exit_codes = CommonExitCodes();
-    for (auto& e : StateExitCodes()) s.exit_codes.push_back(e);
+    // Before 130, in the order of their numbers.
+    for (auto& e : StateExitCodes()) s.exit_codes.insert(s.exit_codes.end() - 1, e);
     s.examples = {
         {"Server errors from a JSON access log:",
          "stream-filter '.status >= 500' access.json"},

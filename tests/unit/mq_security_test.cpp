@@ -150,7 +150,7 @@ TEST_CASE("acl: a bad file is refused with its line", "[mq][security]") {
   CHECK(gm::Acl::Load((dir.path / "missing").string(), &acl).code() == govstream::Status::Code::kIoError);
 }
 
-TEST_CASE("keys: generated pairs load; bad key files are refused with the reason", "[mq][security]") {
+TEST_CASE("keys: generated pairs load, and bad key files are refused with the reason", "[mq][security]") {
   REQUIRE(gm::CurveAvailable());
   TempDir dir;
   std::string key = (dir.path / "alice.key").string();
@@ -195,7 +195,7 @@ TEST_CASE("keys: generated pairs load; bad key files are refused with the reason
   CHECK(s.message().find("does not belong") != std::string::npos);
 }
 
-TEST_CASE("authorized keys: a directory of certificates, or NAME KEY lines; duplicates refused", "[mq][security]") {
+TEST_CASE("authorized keys: a directory of certificates, or NAME KEY lines, and duplicates refused", "[mq][security]") {
   TempDir dir;
   fs::create_directory(dir.path / "clients");
   REQUIRE(gm::GenerateKeyFiles((dir.path / "alice.key").string(), "alice").ok());
