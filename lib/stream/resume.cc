@@ -306,7 +306,11 @@ std::vector<io::LineReader::Source> RunState::Plan(const std::vector<std::string
     src.offset = offset;
     src.line = lines;
     src.gzip = f.gzip;
-    src.hold_partial = true;  // an incomplete last line waits for the next run
+    // An incomplete last line of the current file waits for the next run. A
+    // rotated file is done with: its last line is read as it is (a cut
+    // line is then reported as a bad line), so that the run can move on to
+    // the newer files and record its place in the current one.
+    src.hold_partial = current;
     out.push_back(src);
     Entry e;
     e.input = plan_inputs_[input];
