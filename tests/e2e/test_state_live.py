@@ -153,6 +153,10 @@ class Growing(StateTest):
             "    time.sleep(rng.uniform(0, 0.004))\n"), self.log], stdin=subprocess.PIPE)
         writer.stdin.write(data)
         writer.stdin.close()
+        created = time.monotonic() + 10  # the writer creates the log (bounded wait)
+        while not os.path.exists(self.log) and time.monotonic() < created:
+            time.sleep(0.005)
+        self.assertTrue(os.path.exists(self.log), "the writer did not create the log")
         outputs, runs = [], 0
         deadline = time.monotonic() + 60
         while writer.poll() is None and time.monotonic() < deadline:
