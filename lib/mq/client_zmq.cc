@@ -203,7 +203,8 @@ Status ZmqClient::OnMonitorEvent(const Frames& f) {
       return Status(Status::Code::kAccessRefused,
                     "the broker at " + at + " closed the connection during the " + (curve_ ? "CURVE" : "ZeroMQ") +
                         " handshake, " + std::to_string(failed_handshakes_) + " times: " +
-                        (curve_ ? "is --server-key the broker's public key (its .pub file)?"
+                        (curve_ ? "is --server-key the broker's public key (its .pub file), and does the broker "
+                                  "use CURVE at all (a plain-text broker also hangs up before saying so)?"
                                 : "does it require CURVE (--curve-key, --server-key)?"));
     }
   }

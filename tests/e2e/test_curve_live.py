@@ -162,7 +162,10 @@ class Admission(CurveTest):
         status, err = self.pub(self.as_("alice") + ["-b", plain["clients"], "--topic", "t.x"], self.lines(1),
                                broker=False)
         self.assertEqual(status, EXIT_ACCESS, err)
-        self.assertIn("is plain text, but --curve-key asks for CURVE", err)
+        # Usually ZeroMQ reports the mechanism mismatch; on a slow machine
+        # (the sanitizers) the broker may hang up first every time, and the
+        # message then names both causes.
+        self.assertRegex(err, r"is plain text, but --curve-key asks for CURVE|does the broker use CURVE at all")
 
     def test_a_wrong_server_key_is_said(self):
         self.secure_broker()
