@@ -15,26 +15,22 @@
 
 namespace govstream::io {
 
-namespace {
-
-std::vector<LineReader::Source> Plain(std::vector<std::string> names) {
-  std::vector<LineReader::Source> out;
+std::vector<LineReader::Source> LineReader::FromNames(std::vector<std::string> names) {
+  std::vector<Source> out;
   for (std::string& n : names) {
-    LineReader::Source src;
+    Source src;
     src.path = std::move(n);
     out.push_back(std::move(src));
   }
   return out;
 }
 
-}  // namespace
-
 LineReader::LineReader(std::vector<std::string> sources, Options options)
-    : LineReader(Plain(std::move(sources)), std::move(options)) {}
+    : LineReader(FromNames(std::move(sources)), std::move(options)) {}
 
 LineReader::LineReader(std::vector<Source> sources, Options options)
     : sources_(std::move(sources)), options_(std::move(options)) {
-  if (sources_.empty()) sources_.push_back(Plain({"-"}).front());
+  if (sources_.empty()) sources_.push_back(FromNames({"-"}).front());
   positions_.resize(sources_.size());
   // The total size is known up front when every source is a regular file.
   for (size_t i = 0; i < sources_.size(); ++i) {

@@ -80,6 +80,9 @@ class LineReader {
     bool finished = false;  // read to its end (nothing held back)
   };
 
+  // File names ("-": standard input) as Sources that start at 0.
+  static std::vector<Source> FromNames(std::vector<std::string> names);
+
   // `sources`: file names, "-" for standard input; empty means stdin.
   LineReader(std::vector<std::string> sources, Options options);
   LineReader(std::vector<Source> sources, Options options);

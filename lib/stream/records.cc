@@ -21,14 +21,7 @@ InputConfig InputConfigFromArgs(const cli::Args& args) {
 }
 
 RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)
-    : reader_(std::move(sources), io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
-                                                          .before_block = options.before_block,
-                                                          .idle_tick_ms = options.idle_tick_ms,
-                                                          .on_idle_tick = options.on_idle_tick}),
-      options_(std::move(options)),
-      reporter_(reporter) {
-  if (options_.slots != nullptr) slot_values_.resize(options_.slots->size());
-}
+    : RecordReader(io::LineReader::FromNames(std::move(sources)), std::move(options), reporter) {}
 
 RecordReader::RecordReader(std::vector<io::LineReader::Source> sources, Options options, io::Reporter* reporter)
     : reader_(std::move(sources), io::LineReader::Options{.max_line_bytes = options.max_line_bytes,
