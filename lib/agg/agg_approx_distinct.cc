@@ -22,6 +22,8 @@ class ApproxDistinct final : public State {
   void AppendResult(std::string* out) const override { expr::AppendNumber(std::round(hll_.Estimate()), out); }
   size_t MemoryBytes() const override { return sizeof(*this) - sizeof(hll_) + hll_.MemoryBytes(); }
   std::unique_ptr<State> NewEmpty() const override { return std::make_unique<ApproxDistinct>(); }
+  void Save(std::string* out) const override { hll_.Save(out); }
+  bool Load(const expr::Value& saved) override { return hll_.Load(saved); }
 
  private:
   HyperLogLog hll_;

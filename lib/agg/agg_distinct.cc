@@ -3,8 +3,13 @@
 // values; use approx_distinct for bounded memory.
 #include <absl/container/flat_hash_set.h>
 
+#include <algorithm>
+#include <string_view>
+#include <vector>
+
 #include "agg/aggregator.h"
 #include "agg/canonical.h"
+#include "agg/codec.h"
 
 namespace govstream::agg {
 namespace {
@@ -27,6 +32,26 @@ class Distinct final : public State {
     return bytes;
   }
   std::unique_ptr<State> NewEmpty() const override { return std::make_unique<Distinct>(); }
+  // The canonical encodings of the values seen, as strings, sorted (the
+  // same set saves the same text).
+  void Save(std::string* out) const override {
+    std::vector<std::string_view> keys(set_.begin(), set_.end());
+    std::sort(keys.begin(), keys.end());
+    *out += '[';
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i != 0) *out += ',';
+      codec::AppendString(keys[i], out);
+    }
+    *out += ']';
+  }
+  bool Load(const expr::Value& saved) override {
+    if (!saved.is_array()) return false;
+    for (size_t i = 0; i < saved.size(); ++i) {
+      if (!codec::ReadString(saved.at(i), &key_)) return false;
+      set_.insert(key_);
+    }
+    return true;
+  }
 
  private:
   absl::flat_hash_set<std::string> set_;

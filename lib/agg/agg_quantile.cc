@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agg/aggregator.h"
+#include "agg/codec.h"
 #include "agg/moments.h"
 #include "agg/sketches.h"
 
@@ -73,6 +74,8 @@ class SketchQuantile final : public State {
   std::unique_ptr<State> NewEmpty() const override {
     return std::make_unique<SketchQuantile>(q_);
   }
+  void Save(std::string* out) const override { sketch_.Save(out); }
+  bool Load(const expr::Value& saved) override { return sketch_.Load(saved); }
 
  private:
   double q_;
@@ -120,6 +123,23 @@ class ExactQuantile final : public State {
   }
   std::unique_ptr<State> NewEmpty() const override {
     return std::make_unique<ExactQuantile>(q_);
+  }
+  // The values, in the order seen.
+  void Save(std::string* out) const override {
+    *out += '[';
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (i != 0) *out += ',';
+      codec::AppendDouble(values_[i], out);
+    }
+    *out += ']';
+  }
+  bool Load(const expr::Value& saved) override {
+    if (!saved.is_array()) return false;
+    values_.resize(saved.size());
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (!codec::ReadDouble(saved.at(i), &values_[i])) return false;
+    }
+    return true;
   }
 
  private:

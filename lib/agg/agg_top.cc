@@ -40,6 +40,8 @@ class Top final : public State {
   }
   size_t MemoryBytes() const override { return sizeof(*this) - sizeof(summary_) + summary_.MemoryBytes(); }
   std::unique_ptr<State> NewEmpty() const override { return std::make_unique<Top>(k_); }
+  void Save(std::string* out) const override { summary_.Save(out); }
+  bool Load(const expr::Value& saved) override { return summary_.Load(saved); }
 
  private:
   uint64_t k_;

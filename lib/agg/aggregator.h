@@ -48,6 +48,13 @@ class State {
   virtual size_t MemoryBytes() const = 0;
   // A fresh, empty state with the same parameters.
   virtual std::unique_ptr<State> NewEmpty() const = 0;
+  // Appends the whole state as one JSON value (agg/codec.h), for --state:
+  // Load() of it into a fresh state with the same Params gives a state that
+  // behaves exactly as this one from then on (same results, same merges).
+  virtual void Save(std::string* out) const = 0;
+  // Replaces this fresh state with a saved one. False (the state is then
+  // unspecified) when `saved` is not the Save() of this function.
+  virtual bool Load(const expr::Value& saved) = 0;
 };
 
 struct AggregatorDef {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agg/aggregator.h"
+#include "agg/codec.h"
 
 namespace govstream::agg {
 
@@ -32,6 +33,18 @@ class EdgeState final : public State {
   void AppendResult(std::string* out) const override { *out += have_ ? json_ : "null"; }
   size_t MemoryBytes() const override { return sizeof(*this) + json_.capacity(); }
   std::unique_ptr<State> NewEmpty() const override { return std::make_unique<EdgeState>(); }
+  // null when nothing was seen, else the kept JSON text as a string.
+  void Save(std::string* out) const override {
+    if (have_) {
+      codec::AppendString(json_, out);
+    } else {
+      *out += "null";
+    }
+  }
+  bool Load(const expr::Value& saved) override {
+    have_ = !saved.is_null();
+    return !have_ || codec::ReadString(saved, &json_);
+  }
 
  private:
   bool have_ = false;

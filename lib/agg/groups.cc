@@ -1,6 +1,10 @@
 #include "agg/groups.h"
 
+#include <fmt/core.h>
+
 #include <cstring>
+
+#include "agg/codec.h"
 
 namespace govstream::agg {
 
@@ -62,6 +66,79 @@ size_t GroupTable::MemoryBytes() const {
   for (const auto& g : groups_) add(*g);
   if (overflow_) add(*overflow_);
   return bytes;
+}
+
+void GroupTable::SaveGroup(const Group& g, std::string_view canonical, std::string* out) const {
+  *out += "{\"key\":[";
+  for (size_t i = 0; i < g.key_json.size(); ++i) {
+    if (i != 0) *out += ',';
+    codec::AppendString(g.key_json[i], out);
+  }
+  *out += "],";
+  if (&g == overflow_.get()) {
+    *out += fmt::format("\"overflow\":{}", overflow_keys_);
+  } else {
+    *out += "\"c\":";
+    codec::AppendString(canonical, out);
+  }
+  *out += ",\"states\":[";
+  for (size_t i = 0; i < g.states.size(); ++i) {
+    if (i != 0) *out += ',';
+    g.states[i]->Save(out);
+  }
+  *out += "]}";
+}
+
+void GroupTable::Save(std::vector<std::string>* lines) const {
+  std::vector<std::string_view> canonical(groups_.size());
+  for (const auto& [key, i] : index_) canonical[i] = key;
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    lines->emplace_back();
+    SaveGroup(*groups_[i], canonical[i], &lines->back());
+  }
+  if (overflow_) {
+    lines->emplace_back();
+    SaveGroup(*overflow_, "", &lines->back());
+  }
+}
+
+bool GroupTable::Load(const expr::Value& line, std::string* error) {
+  expr::Value key, canonical, states, overflow;
+  std::vector<std::string> key_json;
+  bool ok = codec::Member(line, "key", &key) && key.is_array() && key.size() == key_count_ &&
+            codec::Member(line, "states", &states) && states.is_array() && states.size() == aggs_->size();
+  for (size_t i = 0; ok && i < key.size(); ++i) {
+    key_json.emplace_back();
+    ok = codec::ReadString(key.at(i), &key_json.back());
+  }
+  std::string c;
+  uint64_t overflow_keys = 0;
+  const bool is_overflow = codec::Member(line, "overflow", &overflow);
+  if (ok && is_overflow) {
+    ok = !overflow_ && codec::ReadU64(overflow, &overflow_keys);
+  } else if (ok) {
+    ok = codec::Member(line, "c", &canonical) && codec::ReadString(canonical, &c) && !index_.contains(c) &&
+         !overflow_;
+  }
+  if (!ok) {
+    *error = "a group line of the wrong shape (or a group twice)";
+    return false;
+  }
+  std::unique_ptr<Group> g = NewGroup(key_json);
+  for (size_t i = 0; i < g->states.size(); ++i) {
+    if (!g->states[i]->Load(states.at(i))) {
+      *error = fmt::format("aggregate {} ({}): not a saved state of that function", i + 1, (*aggs_)[i].output_name);
+      return false;
+    }
+  }
+  if (is_overflow) {
+    overflow_ = std::move(g);
+    overflow_keys_ = overflow_keys;
+  } else {
+    index_.emplace(std::move(c), groups_.size());
+    groups_.push_back(std::move(g));
+  }
+  return true;
 }
 
 void GroupTable::Clear() {

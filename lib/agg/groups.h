@@ -64,8 +64,18 @@ class GroupTable {
   size_t MemoryBytes() const;
   void Clear();
 
+  // For --state (docs/run-state.md): Save() appends one line of JSON per
+  // group, in Ordered() order, {"key":[JSON text...],"c":CANONICAL,
+  // "states":[saved state...]} ({"overflow":N,...} for the overflow group);
+  // Load() of those lines, in order, into an empty table with the same
+  // specs rebuilds it (same groups, order and states). Load returns false
+  // with *error set on a line that is not such a group.
+  void Save(std::vector<std::string>* lines) const;
+  bool Load(const expr::Value& line, std::string* error);
+
  private:
   std::unique_ptr<Group> NewGroup(const std::vector<std::string>& key_json) const;
+  void SaveGroup(const Group& g, std::string_view canonical, std::string* out) const;
 
   const std::vector<AggSpec>* aggs_;
   size_t key_count_;

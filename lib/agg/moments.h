@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "agg/aggregator.h"
+#include "agg/codec.h"
 #include "expr/value.h"
 
 namespace govstream::agg {
@@ -31,6 +32,20 @@ struct Moments {
     n += o.n;
     sum += o.sum;
     sum2 += o.sum2;
+  }
+  // [n, sum, sum2]
+  void Save(std::string* out) const {
+    *out += '[';
+    codec::AppendU64(n, out);
+    *out += ',';
+    codec::AppendDouble(sum, out);
+    *out += ',';
+    codec::AppendDouble(sum2, out);
+    *out += ']';
+  }
+  bool Load(const expr::Value& v) {
+    return v.is_array() && v.size() == 3 && codec::ReadU64(v.at(0), &n) && codec::ReadDouble(v.at(1), &sum) &&
+           codec::ReadDouble(v.at(2), &sum2);
   }
   double Mean() const { return sum / static_cast<double>(n); }
   // Sample variance (n - 1 in the denominator), Miller's formula.
@@ -62,6 +77,8 @@ class MomentState final : public State {
   void AppendResult(std::string* out) const override { Result::Append(m_, out); }
   size_t MemoryBytes() const override { return sizeof(*this); }
   std::unique_ptr<State> NewEmpty() const override { return std::make_unique<MomentState>(); }
+  void Save(std::string* out) const override { m_.Save(out); }
+  bool Load(const expr::Value& saved) override { return m_.Load(saved); }
 
  private:
   Moments m_;
@@ -84,6 +101,18 @@ class ExtremeState final : public State {
   void AppendResult(std::string* out) const override { AppendNumberOrNull(have_, value_, out); }
   size_t MemoryBytes() const override { return sizeof(*this); }
   std::unique_ptr<State> NewEmpty() const override { return std::make_unique<ExtremeState>(); }
+  // null when nothing was seen, else the number.
+  void Save(std::string* out) const override {
+    if (have_) {
+      codec::AppendDouble(value_, out);
+    } else {
+      *out += "null";
+    }
+  }
+  bool Load(const expr::Value& saved) override {
+    have_ = !saved.is_null();
+    return !have_ || codec::ReadDouble(saved, &value_);
+  }
 
  private:
   void Take(double x) {

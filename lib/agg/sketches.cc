@@ -1,5 +1,7 @@
 #include "agg/sketches.h"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <bit>
 #include <cfloat>
@@ -7,6 +9,8 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+
+#include "agg/codec.h"
 
 namespace govstream::agg {
 namespace {
@@ -389,6 +393,57 @@ void QuantileSketch::Merge(const QuantileSketch& other) {
   max_ = std::max(max_, other.max_);
 }
 
+// {"n":N,"zeros":Z,"min":D,"max":D,"pos":[key,count,...],"neg":[key,count,...]}
+void QuantileSketch::Save(std::string* out) const {
+  *out += "{\"n\":";
+  codec::AppendU64(count_, out);
+  *out += ",\"zeros\":";
+  codec::AppendU64(zero_count_, out);
+  *out += ",\"min\":";
+  codec::AppendDouble(min_, out);
+  *out += ",\"max\":";
+  codec::AppendDouble(max_, out);
+  auto store = [out](const char* name, const Store& st) {
+    *out += fmt::format(",\"{}\":[", name);
+    bool first = true;
+    st.ForEach([&](int32_t key, uint64_t c) {
+      *out += fmt::format("{}{},{}", first ? "" : ",", key, c);
+      first = false;
+      return true;
+    });
+    *out += ']';
+  };
+  store("pos", positive_);
+  store("neg", negative_);
+  *out += '}';
+}
+
+bool QuantileSketch::Load(const expr::Value& saved) {
+  expr::Value n, zeros, lo, hi;
+  if (!codec::Member(saved, "n", &n) || !codec::ReadU64(n, &count_) || !codec::Member(saved, "zeros", &zeros) ||
+      !codec::ReadU64(zeros, &zero_count_) || !codec::Member(saved, "min", &lo) || !codec::ReadDouble(lo, &min_) ||
+      !codec::Member(saved, "max", &hi) || !codec::ReadDouble(hi, &max_)) {
+    return false;
+  }
+  uint64_t total = zero_count_;
+  auto store = [&](const char* name, Store* st) {
+    expr::Value a;
+    if (!codec::Member(saved, name, &a) || !a.is_array() || a.size() % 2 != 0) return false;
+    for (size_t i = 0; i < a.size(); i += 2) {
+      expr::Value k = a.at(i);
+      uint64_t c;
+      if (!k.is_number() || k.number() != std::floor(k.number()) || std::fabs(k.number()) > 2e9 ||
+          !codec::ReadU64(a.at(i + 1), &c) || c == 0) {
+        return false;
+      }
+      st->Add(static_cast<int32_t>(k.number()), c, max_buckets_);
+      total += c;
+    }
+    return true;
+  };
+  return store("pos", &positive_) && store("neg", &negative_) && total == count_;
+}
+
 double QuantileSketch::Quantile(double q) const {
   double lo, hi;
   return Quantile(q, &lo, &hi);
@@ -645,6 +700,50 @@ size_t HyperLogLog::MemoryBytes() const {
   return sizeof(*this) + data_.capacity() * sizeof(uint64_t);
 }
 
+// {"p":P,"sparse":["16 hex digits",...]} or {"p":P,"dense":"hex registers"}
+void HyperLogLog::Save(std::string* out) const {
+  *out += fmt::format("{{\"p\":{},", precision_);
+  if (dense_) {
+    *out += "\"dense\":";
+    codec::AppendHex(Registers(), RegisterCount(), out);
+  } else {
+    *out += "\"sparse\":[";
+    for (size_t i = 0; i < data_.size(); ++i) *out += fmt::format("{}\"{:016x}\"", i ? "," : "", data_[i]);
+    *out += ']';
+  }
+  *out += '}';
+}
+
+bool HyperLogLog::Load(const expr::Value& saved) {
+  expr::Value p, a;
+  uint64_t precision;
+  if (!codec::Member(saved, "p", &p) || !codec::ReadU64(p, &precision) || precision < 4 || precision > 18) {
+    return false;
+  }
+  precision_ = static_cast<uint8_t>(precision);
+  data_.clear();
+  if (codec::Member(saved, "dense", &a)) {
+    dense_ = true;
+    data_.assign(RegisterCount() / sizeof(uint64_t), 0);
+    return codec::ReadHex(a, Registers(), RegisterCount());
+  }
+  dense_ = false;
+  if (!codec::Member(saved, "sparse", &a) || !a.is_array() || a.size() > SparseLimit()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    expr::Value h = a.at(i);
+    if (!h.is_string() || h.string().size() != 16) return false;
+    uint64_t hash = 0;
+    for (char c : h.string()) {
+      int d = c >= '0' && c <= '9' ? c - '0' : (c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1);
+      if (d < 0) return false;
+      hash = hash << 4 | static_cast<uint64_t>(d);
+    }
+    if (!data_.empty() && hash <= data_.back()) return false;  // sorted, distinct
+    data_.push_back(hash);
+  }
+  return true;
+}
+
 double HyperLogLog::StandardError(int precision) {
   return 1.04 / std::sqrt(std::ldexp(1.0, ClampPrecision(precision)));
 }
@@ -866,6 +965,60 @@ void SpaceSaving::Merge(const SpaceSaving& other) {
     item_heap_bytes_ += StringHeapBytes(counters_[i].item);
   }
   RebuildIndex();
+}
+
+// {"total":N,"c":[[item,count,error],...] (by slot),"heap":[slot,...]}
+void SpaceSaving::Save(std::string* out) const {
+  *out += "{\"total\":";
+  codec::AppendU64(total_, out);
+  *out += ",\"c\":[";
+  for (size_t i = 0; i < counters_.size(); ++i) {
+    if (i != 0) *out += ',';
+    *out += '[';
+    codec::AppendString(counters_[i].item, out);
+    *out += fmt::format(",{},{}]", counters_[i].count, counters_[i].error);
+  }
+  *out += "],\"heap\":[";
+  for (size_t i = 0; i < heap_.size(); ++i) *out += fmt::format("{}{}", i ? "," : "", heap_[i]);
+  *out += "]}";
+}
+
+bool SpaceSaving::Load(const expr::Value& saved) {
+  expr::Value total, c, heap;
+  if (!codec::Member(saved, "total", &total) || !codec::ReadU64(total, &total_) || !codec::Member(saved, "c", &c) ||
+      !c.is_array() || c.size() > capacity_ || !codec::Member(saved, "heap", &heap) || !heap.is_array() ||
+      heap.size() != c.size()) {
+    return false;
+  }
+  counters_.clear();
+  heap_.clear();
+  item_heap_bytes_ = 0;
+  for (size_t i = 0; i < c.size(); ++i) {
+    expr::Value e = c.at(i);
+    Counter counter{};
+    if (!e.is_array() || e.size() != 3 || !codec::ReadString(e.at(0), &counter.item) ||
+        !codec::ReadU64(e.at(1), &counter.count) || !codec::ReadU64(e.at(2), &counter.error) ||
+        counter.error > counter.count) {
+      return false;
+    }
+    counter.hash = ItemHash(counter.item);
+    counter.heap_pos = UINT32_MAX;
+    item_heap_bytes_ += StringHeapBytes(counter.item);
+    counters_.push_back(std::move(counter));
+  }
+  for (size_t i = 0; i < heap.size(); ++i) {
+    uint64_t slot;
+    if (!codec::ReadU64(heap.at(i), &slot) || slot >= counters_.size() || counters_[slot].heap_pos != UINT32_MAX) {
+      return false;  // not a permutation of the slots
+    }
+    counters_[slot].heap_pos = static_cast<uint32_t>(i);
+    heap_.push_back(static_cast<uint32_t>(slot));
+  }
+  for (size_t i = 1; i < heap_.size(); ++i) {
+    if (counters_[heap_[(i - 1) / 2]].count > counters_[heap_[i]].count) return false;  // not a min-heap
+  }
+  RebuildIndex();
+  return true;
 }
 
 std::vector<SpaceSaving::Entry> SpaceSaving::Top(size_t k) const {

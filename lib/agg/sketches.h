@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "expr/value.h"
+
 namespace govstream::agg {
 
 // DDSketch-style quantile sketch with relative accuracy `alpha` (default 1%,
@@ -79,6 +81,12 @@ class QuantileSketch {
   size_t MemoryBytes() const;
   double alpha() const { return alpha_; }
   size_t max_buckets() const { return max_buckets_; }
+  // The counts as one JSON value (agg/codec.h), and back into a fresh
+  // sketch with the same alpha and max_buckets: the loaded sketch holds the
+  // same count per bucket, min, max and zeros. Load is false on a value
+  // that is not such a Save().
+  void Save(std::string* out) const;
+  bool Load(const expr::Value& saved);
 
  private:
   // One sign's buckets, by key: the bucket index for positives, minus the
@@ -172,6 +180,10 @@ class HyperLogLog {
   double ClassicEstimate() const;
   size_t MemoryBytes() const;
   static double StandardError(int precision);
+  // The hashes or registers as one JSON value, and back into a fresh
+  // sketch: the same state exactly. Load is false on anything else.
+  void Save(std::string* out) const;
+  bool Load(const expr::Value& saved);
   int precision() const { return precision_; }
   bool sparse() const { return !dense_; }
 
@@ -229,6 +241,11 @@ class SpaceSaving {
   uint64_t total() const { return total_; }
   size_t MemoryBytes() const;
   size_t capacity() const { return capacity_; }
+  // The counters (in their slots) and the heap as one JSON value, and back
+  // into a fresh summary of the same capacity: the same state exactly, so
+  // later adds replace the same counters. Load is false on anything else.
+  void Save(std::string* out) const;
+  bool Load(const expr::Value& saved);
   size_t size() const { return counters_.size(); }
 
  private:

@@ -54,7 +54,14 @@ const ProgramSpec& StreamAggSpec() {
         "descending by a field with --sort; --top N keeps the first N. "
         "Results are written at end of input, when SIGINT or SIGTERM arrives "
         "(so tail -F ... | stream-agg ... ended with Ctrl-C prints them), and "
-        "as snapshots with --every or --interval.";
+        "as snapshots with --every or --interval.\n"
+        "\n"
+        "With --state FILE (for cron), a run reads only the input lines added "
+        "since the last run and keeps its groups and their aggregate states "
+        "in FILE: by default each run writes the totals over everything read "
+        "so far, as one long run would; with --reset, only this run's part. "
+        "FILE depends on the --by keys, the aggregates, --exact, --max-groups "
+        "and --reset.";
     s.positionals = {
         {.name = "AGG", .kind = ValueKind::kString,
          .help = "Aggregates, each [NAME=]FUNC[(EXPR[, ARG])]", .required = false, .repeatable = true},
@@ -78,7 +85,10 @@ const ProgramSpec& StreamAggSpec() {
          .help = "Also write a snapshot every DUR of wall-clock time, even while input is idle"},
         {.long_name = "reset", .kind = ValueKind::kFlag,
          .help = "Start from empty groups after each snapshot (per-period results)",
-         .details = "Without --reset, snapshots are cumulative."},
+         .details = "Without --reset, snapshots are cumulative. With --state, the end of a run is a "
+                    "snapshot too: by default each run writes the running totals since the state was "
+                    "made (the groups persist in FILE); with --reset each run writes only the records it "
+                    "read (this run's deltas)."},
         {.long_name = "max-groups", .kind = ValueKind::kCount, .value_name = "N",
          .help = "At most N groups; later new keys are folded into one group keyed \"(other)\"",
          .details = "The overflow is reported on standard error when it first happens, and "
@@ -96,6 +106,7 @@ const ProgramSpec& StreamAggSpec() {
     static const std::string kFunctions = AggregateFunctionsText("");
     s.sections = {{"AGGREGATE FUNCTIONS", kFunctions}};
     s.exit_codes = CommonExitCodes();
+    AddStateOptions(&s);
     s.examples = {
         {"Requests and p99 latency per host:",
          "stream-agg --by .host count 'p99(.latency_ms)' -i access.json"},
@@ -108,6 +119,9 @@ const ProgramSpec& StreamAggSpec() {
          "tail -F access.json | stream-agg --by .status count --interval 10s"},
         {"Distinct users per country, approximately, in bounded memory:",
          "stream-agg --by .client.country 'users=approx_distinct(.user)' -i access.json"},
+        {"From cron, every minute: errors per host, reading only the lines added since the last run:",
+         "stream-agg --state /var/lib/govstream/errors.state --by .host 'errors=count(select(.status >= 500))' "
+         "-i /var/log/app/access.json"},
     };
     s.see_also = {"govstream(7)", "stream-filter(1)", "mlr(1)", "datamash(1)"};
     return s;

@@ -72,10 +72,8 @@ const ProgramSpec& StreamFilterSpec() {
                     "among the dropped ones goes unreported."},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
-    for (auto& o : CommonStateOptions()) s.options.push_back(o);
     s.exit_codes = CommonExitCodes();
-    // Before 130, in the order of their numbers.
-    for (auto& e : StateExitCodes()) s.exit_codes.insert(s.exit_codes.end() - 1, e);
+    AddStateOptions(&s);
     s.examples = {
         {"Server errors from a JSON access log:",
          "stream-filter '.status >= 500' access.json"},

@@ -94,6 +94,11 @@ std::vector<ExitCodeSpec> StateExitCodes() {
   };
 }
 
+void AddStateOptions(ProgramSpec* spec) {
+  for (auto& o : CommonStateOptions()) spec->options.push_back(o);
+  for (auto& e : StateExitCodes()) spec->exit_codes.insert(spec->exit_codes.end() - 1, e);
+}
+
 std::vector<ExitCodeSpec> CommonExitCodes() {
   return {
       {kExitOk, "Success: every input line was read and processed."},

@@ -112,6 +112,8 @@ std::vector<OptionSpec> CommonClientOptions();
 // stream-window), and the exit statuses that go with them.
 std::vector<OptionSpec> CommonStateOptions();
 std::vector<ExitCodeSpec> StateExitCodes();
+// Adds both to a program's spec (the exit statuses before 130, in order).
+void AddStateOptions(ProgramSpec* spec);
 
 // All program specs known to this build, for invariant tests and generators.
 const std::vector<const ProgramSpec*>& AllPrograms();

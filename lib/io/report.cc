@@ -75,6 +75,18 @@ void Progress::Draw(uint64_t bytes, uint64_t total, bool total_known, uint64_t r
   std::fflush(stderr);
 }
 
+std::string JsonArray(const std::vector<std::string>& strings) {
+  std::string out = "[";
+  for (size_t i = 0; i < strings.size(); ++i) {
+    if (i != 0) out += ',';
+    out += '"';
+    out += JsonEscape(strings[i]);
+    out += '"';
+  }
+  out += ']';
+  return out;
+}
+
 std::string JsonEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());

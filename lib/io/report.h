@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace govstream::io {
@@ -87,6 +88,8 @@ class Progress {
 
 // Escapes a string for inclusion in a JSON string literal (no quotes added).
 std::string JsonEscape(std::string_view s);
+// ["a","b"]: the strings as a JSON array.
+std::string JsonArray(const std::vector<std::string>& strings);
 
 }  // namespace govstream::io
 

@@ -82,6 +82,23 @@ class Emitter {
   io::OutputWriter* out_;
 };
 
+// The groups of a --state file's operator lines into the empty `table`.
+Status LoadGroups(const std::vector<std::string>& lines, const std::string& path, agg::GroupTable* table) {
+  expr::Arena arena;
+  std::string error;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    expr::Value v;
+    arena.Reset();
+    if (!expr::ParseJsonSlow(lines[i], &arena, &v, &error) || !table->Load(v, &error)) {
+      return Status(Status::Code::kBadState,
+                    fmt::format("{}: group {} of the saved state: {}; the file is left as it is "
+                                "(--state-reset starts afresh)",
+                                path, i + 1, error));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
@@ -144,8 +161,21 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     slots = AnalyzeSlots(nullptr, keys, aggs, &slot_map);
     ro.slots = slots.get();
   }
+  std::unique_ptr<RunState> state;
+  std::unique_ptr<RecordReader> reader;
+  result.status = OpenRecords(o.input, "stream-agg", o.state_config, ro, reporter, &state, &reader);
+  if (!result.status.ok()) return result;
+  if (state) {
+    result.status = LoadGroups(state->operator_lines(), o.input.resume.path, &table);
+    if (!result.status.ok()) return result;
+  }
+  RecordReader& records = *reader;
+  Checkpointer checkpoints(state.get(), out, &records.lines(), [&table] {
+    std::vector<std::string> lines;
+    table.Save(&lines);
+    return lines;
+  });
   reporter->set_before_print([out] { out->Flush(); });
-  RecordReader records(o.input.inputs, ro, reporter);
   io::Stats stats;
   io::Progress progress(o.input.progress);
   std::string error, canonical;
@@ -161,7 +191,9 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   };
 
   std::vector<AggArg> args;  // the aggregates' arguments of the current record
-  while (!out->failed() && records.Next()) {
+  // A commit (Tick) comes before the next record is read: the table then
+  // holds exactly the records up to the positions it records.
+  while (!out->failed() && (checkpoints.Tick(), records.Next())) {
     records.ShowProgress(&progress);
     agg::Group* g = nullptr;
     if (records.fast()) {
@@ -198,9 +230,18 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
   out->Flush();
   reporter->Finish();
+  std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{}", table.size(),
+                                  table.MemoryBytes(), table.overflow_keys());
+  result.source_errors = records.source_errors();
+  result.status = out->failed() ? out->status() : records.status();
+  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
+  if (state) {
+    if (o.reset) table.Clear();  // written: the next run starts from empty groups
+    Status c = checkpoints.Finish(result.status);
+    if (!c.ok()) result.status = c;
+    extra += StateStatsJson(state.get());
+  }
   if (o.input.stats) {
-    std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{}", table.size(),
-                                    table.MemoryBytes(), table.overflow_keys());
     extra += SkipsJson(aggs, skips);
     stats.records_in = records.records();
     stats.records_out = records_out;
@@ -208,9 +249,6 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     stats.boms_skipped = lines.boms_skipped();
     fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
   }
-  result.source_errors = records.source_errors();
-  result.status = out->failed() ? out->status() : records.status();
-  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
   return result;
 }
 

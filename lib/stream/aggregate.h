@@ -10,6 +10,12 @@
 // input is idle); with `reset` each snapshot covers only its own period.
 // Output order: groups in first-seen order (the overflow group last), or by
 // `sort_field`; then at most `top` groups.
+//
+// With input.resume (--state), the groups and their states are loaded from
+// the state file, only new input is read, and the table is committed with
+// the input positions (stream/resume.h). The end of the run is a snapshot:
+// without `reset` it writes the running totals (the table persists); with
+// `reset` only this run's records (the table is committed empty).
 #ifndef GOVSTREAM_STREAM_AGGREGATE_H_
 #define GOVSTREAM_STREAM_AGGREGATE_H_
 
@@ -36,6 +42,7 @@ struct AggregateOptions {
   bool sort_ascending = false;
   uint64_t top = 0;                 // 0: all groups
   uint64_t max_groups = 0;          // 0: unlimited
+  std::string state_config;         // with input.resume: the options a --state file must match
 };
 
 struct AggregateResult {

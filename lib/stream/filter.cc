@@ -27,13 +27,9 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
     ro.projection = projection.get();
   }
   std::unique_ptr<RunState> state;
-  if (!o.input.resume.path.empty()) {
-    result.status = RunState::Open(o.input.resume, "stream-filter", o.state_config, reporter, &state);
-    if (!result.status.ok()) return result;
-  }
-  std::unique_ptr<RecordReader> reader =
-      state ? std::make_unique<RecordReader>(state->Plan(o.input.inputs), ro, reporter)
-            : std::make_unique<RecordReader>(o.input.inputs, ro, reporter);
+  std::unique_ptr<RecordReader> reader;
+  result.status = OpenRecords(o.input, "stream-filter", o.state_config, ro, reporter, &state, &reader);
+  if (!result.status.ok()) return result;
   RecordReader& records = *reader;
   Checkpointer checkpoints(state.get(), out, &records.lines());
   reporter->set_before_print([out] { out->Flush(); });
@@ -42,9 +38,10 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   std::string error;
   std::string buf;
 
-  while (!out->failed() && !(o.limit_set && result.kept >= o.limit) && records.Next()) {
+  // A commit (Tick) comes before the next record is read: the positions it
+  // records are those of records already processed and written.
+  while (!out->failed() && !(o.limit_set && result.kept >= o.limit) && (checkpoints.Tick(), records.Next())) {
     records.ShowProgress(&progress);
-    if (state) checkpoints.Tick();
     expr::Expression::Result r = o.predicate->Test(records.value(), records.arena(), &error);
     if (r == expr::Expression::Result::kError) {
       if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
@@ -93,13 +90,9 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   result.source_errors = records.source_errors();
   result.status = out->failed() ? out->status() : records.status();
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
-  std::string extra;
-  if (state) {
-    Status c = checkpoints.Finish(result.status);
-    if (!c.ok()) result.status = c;
-    extra = fmt::format(",\"state_bytes\":{},\"state_commits\":{}", state->state_bytes(), state->commits());
-  }
-  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
+  Status c = checkpoints.Finish(result.status);
+  if (!c.ok()) result.status = c;
+  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter, StateStatsJson(state.get())));
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "stream/records.h"
 
+#include <fmt/core.h>
+
 #include <cstring>
 
 namespace govstream::stream {
@@ -18,6 +20,32 @@ InputConfig InputConfigFromArgs(const cli::Args& args) {
   c.resume.wait_ms = args.duration_ms("state-wait", c.resume.wait_ms);
   c.resume.rotated = args.strs("rotated");
   return c;
+}
+
+std::string ResumeOptionsProblem(const cli::Args& args) {
+  if (!args.has("state") && (args.has("state-reset") || args.has("rotated") || args.has("state-wait"))) {
+    return "--state-reset, --state-wait and --rotated need --state FILE";
+  }
+  return "";
+}
+
+Status OpenRecords(const InputConfig& input, std::string_view program, std::string config,
+                   RecordReader::Options options, io::Reporter* reporter, std::unique_ptr<RunState>* state,
+                   std::unique_ptr<RecordReader>* reader) {
+  state->reset();
+  if (input.resume.path.empty()) {
+    *reader = std::make_unique<RecordReader>(input.inputs, std::move(options), reporter);
+    return Status::Ok();
+  }
+  Status s = RunState::Open(input.resume, program, std::move(config), reporter, state);
+  if (!s.ok()) return s;
+  *reader = std::make_unique<RecordReader>((*state)->Plan(input.inputs), std::move(options), reporter);
+  return Status::Ok();
+}
+
+std::string StateStatsJson(const RunState* state) {
+  if (state == nullptr) return "";
+  return fmt::format(",\"state_bytes\":{},\"state_commits\":{}", state->state_bytes(), state->commits());
 }
 
 RecordReader::RecordReader(std::vector<std::string> sources, Options options, io::Reporter* reporter)

@@ -45,6 +45,9 @@ struct InputConfig {
 // Reads InputConfig from parsed arguments (options absent from the
 // program's table keep their defaults).
 InputConfig InputConfigFromArgs(const cli::Args& args);
+// The problem with the --state options given (--state-reset, --state-wait
+// or --rotated without --state), or "" when there is none.
+std::string ResumeOptionsProblem(const cli::Args& args);
 
 class RecordReader {
  public:
@@ -128,6 +131,17 @@ class RecordReader {
   uint64_t prefiltered_ = 0;
   uint64_t source_errors_ = 0;
 };
+
+// The reading side of a run with or without --state: with input.resume.path
+// set, opens the state (RunState::Open, taking its lock) into *state and a
+// reader over its plan; else a reader over input.inputs (*state stays null).
+// Errors: those of RunState::Open (no reader is made).
+Status OpenRecords(const InputConfig& input, std::string_view program, std::string config,
+                   RecordReader::Options options, io::Reporter* reporter, std::unique_ptr<RunState>* state,
+                   std::unique_ptr<RecordReader>* reader);
+
+// The --stats members of a run with a state (empty without one).
+std::string StateStatsJson(const RunState* state);
 
 }  // namespace govstream::stream
 

@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
     return Usage("--every and --interval must be greater than 0");
   }
 
+  if (std::string problem = gs::stream::ResumeOptionsProblem(args); !problem.empty()) return Usage(problem);
+  // What a --state file depends on: a run with other options refuses it.
+  o.state_config = fmt::format("by={} aggs={} exact={} max_groups={} reset={}", gs::io::JsonArray(args.strs("by")),
+                               gs::io::JsonArray(args.positionals()), args.flag("exact"), o.max_groups, o.reset);
+
   gs::io::InstallSignalHandlers();
   gs::io::EnlargePipe(STDOUT_FILENO);
   gs::io::OutputWriter out(STDOUT_FILENO);

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
   o.count_only = args.flag("count");
   o.limit_set = args.has("limit");
   o.limit = args.count("limit", 0);
-  if (o.input.resume.path.empty() && (args.has("state-reset") || args.has("rotated") || args.has("state-wait"))) {
-    return gs::cli::UsageError(spec, "--state-reset, --state-wait and --rotated need --state FILE");
+  if (std::string problem = gs::stream::ResumeOptionsProblem(args); !problem.empty()) {
+    return gs::cli::UsageError(spec, problem);
   }
   // What a --state file depends on: a run with other options refuses it.
   o.state_config = fmt::format("expr={} map={} invert={}", args.positionals()[0], map_text, o.invert);
