@@ -45,6 +45,22 @@ bool ReadU64(const expr::Value& v, uint64_t* n) {
   return true;
 }
 
+void AppendI64(int64_t n, std::string* out) { *out += std::to_string(n); }
+
+bool ReadI64(const expr::Value& v, int64_t* n) {
+  if (!v.is_number()) return false;
+  double d = v.number();
+  if (!(std::fabs(d) <= 4611686018427387904.0) || d != std::floor(d)) return false;
+  *n = static_cast<int64_t>(d);
+  return true;
+}
+
+bool ReadBool(const expr::Value& v, bool* b) {
+  if (v.kind() != expr::Kind::kTrue && v.kind() != expr::Kind::kFalse) return false;
+  *b = v.kind() == expr::Kind::kTrue;
+  return true;
+}
+
 void AppendString(std::string_view s, std::string* out) {
   *out += '"';
   *out += io::JsonEscape(s);

@@ -22,6 +22,12 @@ void AppendU64(uint64_t n, std::string* out);
 // An integral number in [0, 2^53].
 bool ReadU64(const expr::Value& v, uint64_t* n);
 
+// A signed integer in [-2^62, 2^62] (window times and their sentinels,
+// exact while within 2^53 or a power of two).
+void AppendI64(int64_t n, std::string* out);
+bool ReadI64(const expr::Value& v, int64_t* n);
+bool ReadBool(const expr::Value& v, bool* b);
+
 // A JSON string holding `s` (any bytes that are valid UTF-8 JSON text).
 void AppendString(std::string_view s, std::string* out);
 bool ReadString(const expr::Value& v, std::string* s);

@@ -69,7 +69,16 @@ const ProgramSpec& StreamWindowSpec() {
         "A record whose time is missing, null or unparseable is skipped and "
         "reported as \"stream-window: SOURCE:LINE: reason\" (the first 10 in "
         "full, then a count); the exit status is then 1, and with --strict the "
-        "first one stops the program with status 3.";
+        "first one stops the program with status 3.\n"
+        "\n"
+        "With --state FILE (for cron), a run reads only the input lines added "
+        "since the last run, and the end of input does not close the windows: "
+        "the open windows, the watermark and the keys are kept in FILE, and a "
+        "window spanning two runs fires once, in the run whose watermark passes "
+        "its end, with every record counted once. --late-output FILE is then "
+        "appended to rather than truncated. FILE depends on the window, --time "
+        "and its options, --max-delay, --idle-timeout, --every, the --by keys, "
+        "the aggregates, --exact and --max-groups.";
     s.positionals = {
         {.name = "AGG", .kind = ValueKind::kString,
          .help = "Aggregates, each [NAME=]FUNC[(EXPR[, ARG])]", .required = false, .repeatable = true},
@@ -119,7 +128,8 @@ const ProgramSpec& StreamWindowSpec() {
          .help = "Keep fired windows DUR longer; a late record then re-emits the window (mark update)",
          .default_text = "0s"},
         {.long_name = "late-output", .kind = ValueKind::kFile, .value_name = "FILE",
-         .help = "Write records later than the allowed lateness to FILE (they are always counted)"},
+         .help = "Write records later than the allowed lateness to FILE (they are always counted)",
+         .details = "FILE is truncated when the program starts, or appended to with --state."},
         {.long_name = "idle-timeout", .kind = ValueKind::kDuration, .value_name = "DUR",
          .help = "After DUR without input, advance the watermark with the wall clock",
          .details = "Once no record has arrived for DUR, the watermark moves on as if a record "
@@ -215,6 +225,7 @@ const ProgramSpec& StreamWindowSpec() {
                     "a usable time (the windows so far are written).";
       }
     }
+    AddStateOptions(&s);
     s.examples = {
         {"5xx responses per minute per host:",
          "stream-filter '.status >= 500' access.json | stream-window --tumbling 1m --time .ts --by .host count"},
@@ -227,6 +238,9 @@ const ProgramSpec& StreamWindowSpec() {
          "--allowed-lateness 1m --late-output late.json count -i apache.json"},
         {"Live counts per minute of a quiet log, emitted on time:",
          "tail -F access.json | stream-window --tumbling 1m --time .ts --idle-timeout 5s count"},
+        {"From cron, every minute: 5xx per host per 5 minutes, each window written once it is complete:",
+         "stream-window --state /var/lib/govstream/5xx.state --tumbling 5m --time .ts --by .host "
+         "'errors=count(select(.status >= 500))' -i /var/log/app/access.json >> 5xx-per-5m.ndjson"},
     };
     s.see_also = {"govstream(7)", "stream-agg(1)", "stream-filter(1)"};
     return s;

@@ -483,7 +483,9 @@ void Checkpointer::MaybeCommit() {
 Status Checkpointer::Finish(const Status& run_status) {
   if (!state_) return Status::Ok();
   if (!error_.ok()) return error_;
-  if (out_->failed() || run_status.code() == Status::Code::kDataError) return Status::Ok();
+  // A run that stopped at a bad line (--strict) or failed to write (its
+  // output or --late-output) is not committed: the next run repeats it.
+  if (out_->failed() || !(run_status.ok() || run_status.code() == Status::Code::kInterrupted)) return Status::Ok();
   return CommitNow();
 }
 

@@ -116,8 +116,8 @@ class RunState {
 // When a reading program commits: at most every interval_ms while reading
 // (Tick() per record; the output is flushed first), and at the end. A run
 // whose output failed (| head gone, disk full) or that stopped at a bad
-// line (--strict) does not commit at the end: its next run repeats what
-// this one could not deliver. `operator_lines` (may be empty) gives the
+// line (--strict), or that failed otherwise, does not commit at the end:
+// its next run repeats what this one could not deliver. `operator_lines` (may be empty) gives the
 // program's own state at each commit.
 class Checkpointer {
  public:

@@ -146,8 +146,28 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     slots = AnalyzeSlots(o.time_expr, keys, aggs, &slot_map);
     ro.slots = slots.get();
   }
+  std::unique_ptr<RunState> state;
+  std::unique_ptr<RecordReader> reader;
+  result.status = OpenRecords(o.input, "stream-window", o.state_config, ro, reporter, &state, &reader);
+  if (!result.status.ok()) return result;
+  if (state) {
+    std::string why;
+    if (!op.Load(state->operator_lines(), &why)) {
+      result.status = Status(Status::Code::kBadState,
+                             fmt::format("{}: {}; the file is left as it is (--state-reset starts afresh)",
+                                         o.input.resume.path, why));
+      return result;
+    }
+  }
+  RecordReader& records = *reader;
+  Checkpointer checkpoints(state.get(), out, &records.lines(), [&] {
+    // Late records written so far are flushed with the output they go with.
+    if (o.late_output != nullptr) o.late_output->Flush();
+    std::vector<std::string> lines;
+    op.Save(&lines);
+    return lines;
+  });
   reporter->set_before_print([out] { out->Flush(); });
-  RecordReader records(o.input.inputs, ro, reporter);
   io::Stats stats;
   io::Progress progress(o.input.progress);
   std::vector<AggSkips> skips(aggs.size());
@@ -167,7 +187,9 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   };
 
   time::Rfc3339Cache rfc3339;
-  while (!out->failed() && records.Next()) {
+  // A commit (Tick) comes before the next record is read: the operator then
+  // holds exactly the records up to the positions it records.
+  while (!out->failed() && (checkpoints.Tick(), records.Next())) {
     records.ShowProgress(&progress);
     int64_t t = 0;
     const expr::Value* values = records.fast() ? records.slot_values() : nullptr;
@@ -239,8 +261,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   records.FinishProgress(&progress);
   window::OperatorStats before_flush = sample();
   // End of input, or interrupted: every open window fires (unless the reader
-  // of our output is gone).
-  if (!out->failed()) op.Finish();
+  // of our output is gone, or a --state keeps them for the next run).
+  if (!out->failed() && !state) op.Finish();
   out->Flush();
   if (o.late_output != nullptr) o.late_output->Flush();
   window::OperatorStats s = op.stats();
@@ -252,6 +274,16 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
         o.late_output != nullptr ? "; written to " + o.late_output_name : " (keep them with --late-output FILE)"));
   }
   reporter->Finish();
+  result.source_errors = records.source_errors();
+  result.status = out->failed() ? out->status() : records.status();
+  if (result.status.ok() && o.late_output != nullptr && o.late_output->failed() &&
+      o.late_output->status().code() == Status::Code::kIoError) {
+    result.status =
+        Status::IoError("cannot write --late-output " + o.late_output_name + ": " + o.late_output->status().message());
+  }
+  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
+  Status c = checkpoints.Finish(result.status);
+  if (!c.ok()) result.status = c;
   if (o.input.stats) {
     std::string extra = fmt::format(
         ",\"results\":{{\"final\":{},\"early\":{},\"update\":{}}},\"late_"
@@ -270,20 +302,13 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
       extra += '"';
     }
     extra += SkipsJson(aggs, skips);
+    extra += StateStatsJson(state.get());
     stats.records_in = records.records();
     stats.records_out = s.results;
     stats.bytes_in = lines.bytes_read();
     stats.boms_skipped = lines.boms_skipped();
     fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
   }
-  result.source_errors = records.source_errors();
-  result.status = out->failed() ? out->status() : records.status();
-  if (result.status.ok() && o.late_output != nullptr && o.late_output->failed() &&
-      o.late_output->status().code() == Status::Code::kIoError) {
-    result.status =
-        Status::IoError("cannot write --late-output " + o.late_output_name + ": " + o.late_output->status().message());
-  }
-  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
   return result;
 }
 

@@ -15,6 +15,12 @@
 // order at each firing. While input is idle the wall clock still drives
 // processing-time windows and --idle-timeout. At end of input, and on
 // SIGINT/SIGTERM (status Interrupted), every open window fires.
+//
+// With input.resume (--state), the operator's state is loaded from the
+// state file and committed with the input positions (stream/resume.h), and
+// the end of input (or SIGINT/SIGTERM) does not fire the open windows:
+// they stay in the file and fire once, in a later run, when its watermark
+// passes their end, with every record counted once.
 // Not thread-safe; errors are returned in the result, never thrown.
 #ifndef GOVSTREAM_STREAM_WINDOW_H_
 #define GOVSTREAM_STREAM_WINDOW_H_
@@ -48,6 +54,7 @@ struct WindowRunOptions {
   uint64_t max_groups = 0;
   io::OutputWriter* late_output = nullptr;  // may be null
   std::string late_output_name;
+  std::string state_config;  // with input.resume: the options a --state file must match
 };
 
 struct WindowRunResult {

@@ -27,11 +27,14 @@
 #define GOVSTREAM_WINDOW_ASSIGNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "agg/spec.h"
+#include "expr/value.h"
 #include "window/keys.h"
 #include "window/results.h"
 
@@ -59,6 +62,10 @@ struct AssignerContext {
   KeyTable* keys = nullptr;
 };
 
+// For Assigner::Load: this run's KeyId of a saved key id (the JSON value
+// read from a state line), or kNoKey when it names no saved key.
+using KeyMap = std::function<KeyId(const expr::Value& saved_id)>;
+
 class Assigner {
  public:
   virtual ~Assigner() = default;
@@ -84,6 +91,15 @@ class Assigner {
   virtual size_t open_windows() const = 0;  // windows not yet purged
   virtual size_t buckets() const = 0;       // window (or pane) x key states
   virtual size_t MemoryBytes() const = 0;   // approximate, states included
+
+  // --state (docs/run-state.md), called between records: the whole state
+  // as lines of JSON, keys by their KeyId. Load() of those lines, in order,
+  // into a fresh assigner of the same spec rebuilds it, so that it assigns,
+  // fires, updates and purges exactly as this one would have; each bucket
+  // takes a reference on its key, as Assign does. Load is false, with
+  // *error set, on a line that is not one of this assigner's.
+  virtual void Save(std::vector<std::string>* lines) const = 0;
+  virtual bool Load(const expr::Value& line, const KeyMap& keys, std::string* error) = 0;
 };
 
 // The registry: every window kind, with the option that selects it.
@@ -113,6 +129,10 @@ inline int64_t AlignDown(int64_t t, int64_t unit, int64_t offset) {
 // New states for a bucket, one per aggregate.
 States NewStates(const std::vector<agg::AggSpec>& aggs);
 size_t StatesMemoryBytes(const States& states);
+// A bucket's states as a JSON array of saved states (agg::State::Save), and
+// back into fresh `states` (from NewStates); false when `saved` is not that.
+void SaveStates(const States& states, std::string* out);
+bool LoadStates(const expr::Value& saved, States* states);
 
 }  // namespace govstream::window
 

@@ -3,9 +3,11 @@
 // fire too. window_start and window_end are the earliest and latest record
 // time in the window (both inclusive). Records are never late here.
 #include <absl/container/flat_hash_map.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 
+#include "agg/codec.h"
 #include "window/assigner.h"
 
 namespace govstream::window {
@@ -76,6 +78,35 @@ class CountAssigner final : public Assigner {
     size_t bytes = sizeof(*this) + open_.capacity() * (sizeof(KeyId) + sizeof(void*) + 1);
     for (const auto& [k, w] : open_) bytes += sizeof(CountWindow) + StatesMemoryBytes(w->states);
     return bytes;
+  }
+
+  // One line per open window (full ones are purged between records):
+  // {"count":[key, n, first, last, changed],"s":[states]}.
+  void Save(std::vector<std::string>* lines) const override {
+    for (const auto& [key, w] : open_) {
+      std::string l = fmt::format("{{\"count\":[{},{},{},{},{}],\"s\":", key, w->n, w->first, w->last, w->changed);
+      SaveStates(w->states, &l);
+      l += '}';
+      lines->push_back(std::move(l));
+    }
+  }
+  bool Load(const expr::Value& line, const KeyMap& keys, std::string* error) override {
+    namespace codec = agg::codec;
+    *error = "not a line of a --count window";
+    expr::Value v, states;
+    auto w = std::make_unique<CountWindow>();
+    if (!codec::Member(line, "count", &v) || !v.is_array() || v.size() != 5 || !codec::ReadU64(v.at(1), &w->n) ||
+        w->n >= count_ || !codec::ReadI64(v.at(2), &w->first) || !codec::ReadI64(v.at(3), &w->last) ||
+        !codec::ReadBool(v.at(4), &w->changed) || !codec::Member(line, "s", &states)) {
+      return false;
+    }
+    const KeyId key = keys(v.at(0));
+    w->key = key;
+    w->states = NewStates(*ctx_.aggs);
+    if (key == kNoKey || open_.contains(key) || !LoadStates(states, &w->states)) return false;
+    ctx_.keys->Ref(key);
+    open_.emplace(key, std::move(w));
+    return true;
   }
 
  private:

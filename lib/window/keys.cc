@@ -2,6 +2,7 @@
 
 #include <absl/strings/string_view.h>
 
+#include "agg/codec.h"
 #include "agg/groups.h"
 
 namespace govstream::window {
@@ -26,6 +27,12 @@ KeyId KeyTable::Intern(std::string_view canonical, const std::vector<std::string
     // A canonical text no real key can have (real ones are JSON arrays).
     canon = "(other)";
   }
+  KeyId id = NewEntry(std::move(canon), *fields);
+  if (fields == &other) overflow_id_ = id;
+  return id;
+}
+
+KeyId KeyTable::NewEntry(std::string canonical, const std::vector<std::string>& key_json) {
   KeyId id;
   if (!free_.empty()) {
     id = free_.back();
@@ -35,13 +42,47 @@ KeyId KeyTable::Intern(std::string_view canonical, const std::vector<std::string
     entries_.emplace_back();
   }
   KeyEntry& e = entries_[id];
-  e.canonical = canon;
-  e.key_json = *fields;
+  e.canonical = canonical;
+  e.key_json = key_json;
   e.refs = 0;
   e.cached_bucket = nullptr;
-  index_.emplace(std::move(canon), id);
-  if (fields == &other) overflow_id_ = id;
+  index_.emplace(std::move(canonical), id);
   return id;
+}
+
+void KeyTable::Save(std::vector<std::string>* lines) const {
+  for (const auto& [canonical, id] : index_) {
+    const KeyEntry& e = entries_[id];
+    std::string l = "{\"k\":[" + std::to_string(id) + (id == overflow_id_ ? ",true" : ",false") + "],\"c\":";
+    agg::codec::AppendString(e.canonical, &l);
+    l += ",\"key\":[";
+    for (size_t i = 0; i < e.key_json.size(); ++i) {
+      if (i != 0) l += ',';
+      agg::codec::AppendString(e.key_json[i], &l);
+    }
+    l += "]}";
+    lines->push_back(std::move(l));
+  }
+}
+
+bool KeyTable::Load(const expr::Value& line, KeyId* id, uint64_t* saved_id) {
+  namespace codec = agg::codec;
+  expr::Value k, c, key;
+  std::string canonical;
+  bool overflow;
+  if (!codec::Member(line, "k", &k) || !k.is_array() || k.size() != 2 || !codec::ReadU64(k.at(0), saved_id) ||
+      !codec::ReadBool(k.at(1), &overflow) || !codec::Member(line, "c", &c) || !codec::ReadString(c, &canonical) ||
+      !codec::Member(line, "key", &key) || !key.is_array() || key.size() != key_fields_ || index_.contains(canonical) ||
+      (overflow && overflow_id_ != kNoKey)) {
+    return false;
+  }
+  std::vector<std::string> key_json(key.size());
+  for (size_t i = 0; i < key.size(); ++i) {
+    if (!codec::ReadString(key.at(i), &key_json[i])) return false;
+  }
+  *id = NewEntry(std::move(canonical), key_json);
+  if (overflow) overflow_id_ = *id;
+  return true;
 }
 
 namespace {

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/raw_hash.h"
+#include "expr/value.h"
 #include "base/short_key_cache.h"
 
 namespace govstream::window {
@@ -77,6 +78,15 @@ class KeyTable {
   KeyEntry& at(KeyId id) { return entries_[id]; }
   const KeyEntry& at(KeyId id) const { return entries_[id]; }
 
+  // --state: one line per live key, {"k":[id, overflow],"c":CANONICAL,
+  // "key":[JSON text...]}, and the records the overflow key took.
+  void Save(std::vector<std::string>* lines) const;
+  // A key from such a line (interned without references, as Intern does;
+  // the overflow key as the overflow key), or false when the line is not
+  // one. *saved_id is the id it had.
+  bool Load(const expr::Value& line, KeyId* id, uint64_t* saved_id);
+  void set_overflow_records(uint64_t n) { overflow_records_ = n; }
+
   size_t size() const { return index_.size(); }
   bool overflowed() const { return overflow_records_ > 0; }
   uint64_t overflow_records() const { return overflow_records_; }
@@ -84,6 +94,7 @@ class KeyTable {
 
  private:
   void Forget(KeyId id);
+  KeyId NewEntry(std::string canonical, const std::vector<std::string>& key_json);
 
   size_t key_fields_;
   uint64_t max_keys_;

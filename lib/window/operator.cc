@@ -1,5 +1,11 @@
 #include "window/operator.h"
 
+#include <absl/container/flat_hash_map.h>
+#include <fmt/core.h>
+
+#include "agg/codec.h"
+#include "expr/json.h"
+
 namespace govstream::window {
 
 WindowOperator::WindowOperator(const OperatorOptions& options, Writer writer)
@@ -85,6 +91,63 @@ void WindowOperator::Flush() {
     }
     writer_(r, keys_.at(r.key));
   });
+}
+
+void WindowOperator::Save(std::vector<std::string>* lines) const {
+  const auto w = watermark_.saved();
+  lines->push_back(fmt::format(
+      "{{\"window\":{{\"watermark\":[{},{},{}],\"early_next\":{},\"overflow_records\":{}}}}}", w[0], w[1], w[2],
+      early_.next(), keys_.overflow_records()));
+  keys_.Save(lines);
+  assigner_->Save(lines);
+}
+
+bool WindowOperator::Load(const std::vector<std::string>& lines, std::string* error) {
+  namespace codec = agg::codec;
+  absl::flat_hash_map<uint64_t, KeyId> ids;  // saved -> this run's
+  const KeyMap map = [&ids](const expr::Value& saved) {
+    uint64_t n;
+    if (!codec::ReadU64(saved, &n)) return kNoKey;
+    auto it = ids.find(n);
+    return it == ids.end() ? kNoKey : it->second;
+  };
+  expr::Arena arena;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    expr::Value v, m, x;
+    arena.Reset();
+    std::string why;
+    bool ok = expr::ParseJsonSlow(lines[i], &arena, &v, &why);
+    if (ok && i == 0) {
+      std::array<int64_t, 3> w;
+      int64_t early;
+      uint64_t overflow;
+      ok = codec::Member(v, "window", &m) && codec::Member(m, "watermark", &x) && x.is_array() && x.size() == 3 &&
+           codec::ReadI64(x.at(0), &w[0]) && codec::ReadI64(x.at(1), &w[1]) && codec::ReadI64(x.at(2), &w[2]) &&
+           codec::Member(m, "early_next", &x) && codec::ReadI64(x, &early) &&
+           codec::Member(m, "overflow_records", &x) && codec::ReadU64(x, &overflow);
+      if (ok) {
+        watermark_.Restore(w);
+        early_.set_next(early);
+        keys_.set_overflow_records(overflow);
+      } else {
+        why = "not the window header";
+      }
+    } else if (ok && codec::Member(v, "k", &x)) {
+      KeyId id;
+      uint64_t saved;
+      ok = keys_.Load(v, &id, &saved) && ids.emplace(saved, id).second;
+      if (!ok) why = "a key line of the wrong shape (or a key twice)";
+    } else if (ok) {
+      ok = assigner_->Load(v, map, &why);
+    }
+    if (!ok) {
+      *error = fmt::format("line {} of the window state: {}", i + 1, why);
+      return false;
+    }
+  }
+  if (lines.empty()) return true;  // a first run
+  for (const auto& [saved, id] : ids) keys_.ReleaseIfUnused(id);
+  return true;
 }
 
 OperatorStats WindowOperator::stats() const {

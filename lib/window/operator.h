@@ -74,6 +74,18 @@ class WindowOperator {
   void OnWallClock(int64_t now);
   void Finish();
 
+  // --state (docs/run-state.md), between records: the operator's whole
+  // state -- watermark, early-results timer, keys and the assigner's
+  // buckets -- as lines of JSON: {"window":{"watermark":[max event time,
+  // current, last arrival],"early_next":T,"overflow_records":N}}, then the
+  // keys (KeyTable::Save), then the assigner's lines. Load() of them into a
+  // fresh operator with the same options continues exactly where this one
+  // was: open windows stay open, fire once, and count every record once.
+  // The per-run counters (stats()) start from zero. False, with *error
+  // set, on lines that are not such a state.
+  void Save(std::vector<std::string>* lines) const;
+  bool Load(const std::vector<std::string>& lines, std::string* error);
+
   KeyTable& keys() { return keys_; }
   bool keys_overflowed() const { return keys_.overflowed(); }
   int64_t watermark() const { return watermark_.current(); }

@@ -1,9 +1,12 @@
 #include "window/panes.h"
 
 #include <absl/container/flat_hash_set.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <numeric>
+
+#include "agg/codec.h"
 
 namespace govstream::window {
 
@@ -214,6 +217,7 @@ void PaneAssigner::FireSliding(int64_t end, ResultBatch* out) {
         States acc;
         for (size_t i = st.back.size(); i-- > 0;) {
           if (st.back[i].first < start) break;
+          if (st.back[i].second == nullptr) continue;  // a purged pane (only after --state Load; never in the window)
           MergeInto(&acc, st.back[i].second->states);
           Stacks::Entry e{st.back[i].first, {}};
           MergeInto(&e.agg, acc);
@@ -319,6 +323,114 @@ size_t PaneAssigner::MemoryBytes() const {
     for (const auto& e : st.front) bytes += StatesMemoryBytes(e.agg);
   }
   return bytes;
+}
+
+// Lines: {"panes":[fired_until, next_fire, next_purge, pushed_until]};
+// per bucket, panes ascending, in each pane's order,
+// {"pane":[start, key, changed, pushed],"s":[states]}; per key of the two
+// stacks (sliding), {"stack":[key, dirty],"front":[[start,[states]]...],
+// "back":[start...],"back_agg":[states]}.
+void PaneAssigner::Save(std::vector<std::string>* lines) const {
+  lines->push_back(fmt::format("{{\"panes\":[{},{},{},{}]}}", fired_until_, next_fire_, next_purge_, pushed_until_));
+  for (const auto& [ps, pane] : panes_) {
+    for (const auto& b : pane.buckets) {
+      std::string l = fmt::format("{{\"pane\":[{},{},{},{}],\"s\":", ps, b->key, b->changed, b->pushed);
+      SaveStates(b->states, &l);
+      l += '}';
+      lines->push_back(std::move(l));
+    }
+  }
+  for (const auto& [key, st] : stacks_) {
+    // A stack left behind by a key that is gone holds only panes that left
+    // the window (evicted at the next firing): nothing to keep.
+    if (ctx_.keys->at(key).refs == 0) continue;
+    std::string l = fmt::format("{{\"stack\":[{},{}],\"front\":[", key, st.dirty);
+    for (size_t i = 0; i < st.front.size(); ++i) {
+      l += fmt::format("{}[{},", i ? "," : "", st.front[i].start);
+      SaveStates(st.front[i].agg, &l);
+      l += ']';
+    }
+    l += "],\"back\":[";
+    for (size_t i = 0; i < st.back.size(); ++i) l += fmt::format("{}{}", i ? "," : "", st.back[i].first);
+    l += "],\"back_agg\":";
+    SaveStates(st.back_agg, &l);
+    l += '}';
+    lines->push_back(std::move(l));
+  }
+}
+
+bool PaneAssigner::Load(const expr::Value& line, const KeyMap& keys, std::string* error) {
+  namespace codec = agg::codec;
+  expr::Value v, s;
+  *error = "not a line of a --tumbling or --sliding window";
+  if (codec::Member(line, "panes", &v)) {
+    return v.is_array() && v.size() == 4 && codec::ReadI64(v.at(0), &fired_until_) &&
+           codec::ReadI64(v.at(1), &next_fire_) && codec::ReadI64(v.at(2), &next_purge_) &&
+           codec::ReadI64(v.at(3), &pushed_until_);
+  }
+  if (codec::Member(line, "pane", &v)) {
+    int64_t ps;
+    bool changed, pushed;
+    if (!v.is_array() || v.size() != 4 || !codec::ReadI64(v.at(0), &ps) || AlignDown(ps, pane_, offset_) != ps ||
+        !codec::ReadBool(v.at(2), &changed) || !codec::ReadBool(v.at(3), &pushed) || !codec::Member(line, "s", &s)) {
+      return false;
+    }
+    const KeyId key = keys(v.at(1));
+    Pane& pane = panes_[ps];
+    if (key == kNoKey || pane.index.contains(key)) return false;
+    auto b = std::make_unique<PaneBucket>();
+    b->key = key;
+    b->pane_start = ps;
+    b->changed = changed;
+    b->pushed = pushed;
+    b->states = NewStates(*ctx_.aggs);
+    if (!LoadStates(s, &b->states)) return false;
+    pane.index.emplace(key, b.get());
+    pane.buckets.push_back(std::move(b));
+    ctx_.keys->Ref(key);
+    ++bucket_count_;
+    return true;
+  }
+  if (codec::Member(line, "stack", &v)) {
+    expr::Value front, back, back_agg;
+    bool dirty;
+    if (!v.is_array() || v.size() != 2 || !codec::ReadBool(v.at(1), &dirty) || !codec::Member(line, "front", &front) ||
+        !front.is_array() || !codec::Member(line, "back", &back) || !back.is_array() ||
+        !codec::Member(line, "back_agg", &back_agg)) {
+      return false;
+    }
+    const KeyId key = keys(v.at(0));
+    if (key == kNoKey || stacks_.contains(key)) return false;
+    Stacks& st = stacks_[key];
+    st.dirty = dirty;
+    for (size_t i = 0; i < front.size(); ++i) {
+      expr::Value e = front.at(i);
+      Stacks::Entry entry{0, NewStates(*ctx_.aggs)};
+      if (!e.is_array() || e.size() != 2 || !codec::ReadI64(e.at(0), &entry.start) || !LoadStates(e.at(1), &entry.agg)) {
+        return false;
+      }
+      st.front.push_back(std::move(entry));
+    }
+    for (size_t i = 0; i < back.size(); ++i) {
+      int64_t start;
+      if (!codec::ReadI64(back.at(i), &start)) return false;
+      // A pane that left the window may be purged before the next firing
+      // evicts it: such an entry is never read (FireSliding skips it).
+      const PaneBucket* bucket = nullptr;
+      auto p = panes_.find(start);
+      if (p != panes_.end()) {
+        auto f = p->second.index.find(key);
+        if (f == p->second.index.end()) return false;  // a pane the stack holds has this key's bucket
+        bucket = static_cast<const PaneBucket*>(f->second);
+      }
+      st.back.emplace_back(start, bucket);
+    }
+    // An empty back_agg (no back panes) is saved as []; else one state per aggregate.
+    if (back_agg.is_array() && back_agg.size() == 0) return true;
+    st.back_agg = NewStates(*ctx_.aggs);
+    return LoadStates(back_agg, &st.back_agg);
+  }
+  return false;
 }
 
 }  // namespace govstream::window

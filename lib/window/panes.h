@@ -47,6 +47,8 @@ class PaneAssigner final : public Assigner {
   size_t open_windows() const override;
   size_t buckets() const override;
   size_t MemoryBytes() const override;
+  void Save(std::vector<std::string>* lines) const override;
+  bool Load(const expr::Value& line, const KeyMap& keys, std::string* error) override;
 
  private:
   struct PaneBucket : Bucket {

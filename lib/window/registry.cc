@@ -30,6 +30,23 @@ States NewStates(const std::vector<agg::AggSpec>& aggs) {
   return s;
 }
 
+void SaveStates(const States& states, std::string* out) {
+  *out += '[';
+  for (size_t i = 0; i < states.size(); ++i) {
+    if (i != 0) *out += ',';
+    states[i]->Save(out);
+  }
+  *out += ']';
+}
+
+bool LoadStates(const expr::Value& saved, States* states) {
+  if (!saved.is_array() || saved.size() != states->size()) return false;
+  for (size_t i = 0; i < states->size(); ++i) {
+    if (!(*states)[i]->Load(saved.at(i))) return false;
+  }
+  return true;
+}
+
 size_t StatesMemoryBytes(const States& states) {
   size_t bytes = states.capacity() * sizeof(void*);
   for (const auto& s : states) bytes += s->MemoryBytes();

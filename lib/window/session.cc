@@ -4,10 +4,12 @@
 // reaches its end. A late record that merges into a session that already
 // fired re-emits the merged session as an update.
 #include <absl/container/flat_hash_map.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <set>
 
+#include "agg/codec.h"
 #include "window/assigner.h"
 
 namespace govstream::window {
@@ -121,6 +123,40 @@ class SessionAssigner final : public Assigner {
       for (const auto& s : list) bytes += sizeof(Session) + StatesMemoryBytes(s->states);
     }
     return bytes;
+  }
+
+  // One line per session, each key's in its list order:
+  // {"session":[key, start, end, fired, changed],"s":[states]}.
+  void Save(std::vector<std::string>* lines) const override {
+    for (const auto& [key, list] : by_key_) {
+      for (const auto& s : list) {
+        std::string l =
+            fmt::format("{{\"session\":[{},{},{},{},{}],\"s\":", key, s->start, s->end, s->fired, s->changed);
+        SaveStates(s->states, &l);
+        l += '}';
+        lines->push_back(std::move(l));
+      }
+    }
+  }
+  bool Load(const expr::Value& line, const KeyMap& keys, std::string* error) override {
+    namespace codec = agg::codec;
+    *error = "not a line of a --session window";
+    expr::Value v, states;
+    auto s = std::make_unique<Session>();
+    if (!codec::Member(line, "session", &v) || !v.is_array() || v.size() != 5 || !codec::ReadI64(v.at(1), &s->start) ||
+        !codec::ReadI64(v.at(2), &s->end) || s->end < s->start || !codec::ReadBool(v.at(3), &s->fired) ||
+        !codec::ReadBool(v.at(4), &s->changed) || !codec::Member(line, "s", &states)) {
+      return false;
+    }
+    s->key = keys(v.at(0));
+    s->states = NewStates(*ctx_.aggs);
+    if (s->key == kNoKey || !LoadStates(states, &s->states)) return false;
+    Session* p = s.get();
+    by_key_[p->key].push_back(std::move(s));
+    ctx_.keys->Ref(p->key);
+    ++count_;
+    Index(p);
+    return true;
   }
 
  private:

@@ -16,6 +16,7 @@
 #define GOVSTREAM_WINDOW_WATERMARK_H_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "window/assigner.h"
@@ -49,6 +50,13 @@ class Watermark {
   }
   int64_t current() const { return current_; }
   int64_t max_event_time() const { return max_event_; }
+  // --state: [max event time, current, last arrival], and back.
+  std::array<int64_t, 3> saved() const { return {max_event_, current_, last_arrival_}; }
+  void Restore(const std::array<int64_t, 3>& s) {
+    max_event_ = s[0];
+    current_ = s[1];
+    last_arrival_ = s[2];
+  }
   bool idle(int64_t now) const { return idle_ > 0 && max_event_ != kMinTime && now - last_arrival_ >= idle_; }
 
  private:
@@ -75,6 +83,10 @@ class PeriodicTimer {
     next_ = AlignDown(now, period_, 0) + period_;
     return true;
   }
+
+  // --state: the next due time (kMinTime: not armed), and back.
+  int64_t next() const { return next_; }
+  void set_next(int64_t next) { next_ = next; }
 
  private:
   int64_t period_;

@@ -156,11 +156,22 @@ int main(int argc, char** argv) {
   o.every_ms = every;
   o.max_groups = args.count("max-groups", 0);
 
+  if (std::string problem = gs::stream::ResumeOptionsProblem(args); !problem.empty()) return Usage(problem);
+  // What a --state file depends on: a run with other options refuses it.
+  o.state_config = fmt::format(
+      "window={}:{}:{}:{}:{} offset={} lateness={} time={} unit={} format={} max_delay={} idle={} every={} by={} "
+      "aggs={} exact={} max_groups={}",
+      static_cast<int>(w.kind), w.size_ms, w.slide_ms, w.gap_ms, w.count, w.offset_ms, w.allowed_lateness_ms,
+      args.str("time").value_or(""), args.str("time-unit").value_or(""), args.str("time-format").value_or(""),
+      o.max_delay_ms, o.idle_timeout_ms, o.every_ms, gs::io::JsonArray(args.strs("by")),
+      gs::io::JsonArray(args.positionals()), args.flag("exact"), o.max_groups);
+
   gs::io::InstallSignalHandlers();
   std::unique_ptr<gs::io::OutputWriter> late;
   int late_fd = -1;
   if (auto path = args.str("late-output")) {
-    late_fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // With --state, runs add to the late records of the runs before.
+    late_fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (args.has("state") ? O_APPEND : O_TRUNC), 0644);
     if (late_fd < 0) {
       fmt::print(stderr, "stream-window: cannot open --late-output {}: {}\n", *path, std::strerror(errno));
       return gs::cli::kExitIo;
