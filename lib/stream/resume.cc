@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -103,6 +104,22 @@ void Identify(const FileInfo& f, RunState::Entry* e) {
   }
 }
 
+// FILE.tmp.PID files left by a run killed while it committed (io/durable_file):
+// with the lock held, no other run is writing one.
+void RemoveStaleTemporaries(const std::string& path) {
+  std::filesystem::path p(path);
+  std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  const std::string prefix = p.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 &&
+        name.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
+      ::unlink(it->path().c_str());
+    }
+  }
+}
+
 std::vector<std::string> Glob(const std::string& pattern) {
   std::vector<std::string> out;
   glob_t g{};
@@ -174,6 +191,7 @@ Status RunState::Open(const ResumeOptions& options, std::string_view program, st
   }
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(rs->lock_fd_, 0) == 0) (void)::pwrite(rs->lock_fd_, pid.data(), pid.size(), 0);
+  RemoveStaleTemporaries(options.path);
 
   std::string text;
   bool existed = false;
@@ -394,6 +412,18 @@ std::vector<io::LineReader::Source> RunState::Plan(const std::vector<std::string
     }
     for (const FileInfo* c : newer) what += fmt::format(", then {}{}", c->path, c->gzip ? " (compressed)" : "");
     if (old || !newer.empty() || now.exists) what += now.exists ? ", then the new " + path + " from its start" : "";
+    // Older generations are not read: they were finished by earlier runs.
+    // Said once, with the rotation, for the compressed ones (a plain old
+    // generation is the same file an earlier run read).
+    std::vector<std::string> skipped;
+    for (const FileInfo& c : cands) {
+      if (c.gzip && &c != old && std::find(newer.begin(), newer.end(), &c) == newer.end()) skipped.push_back(c.path);
+    }
+    if (!skipped.empty()) {
+      std::sort(skipped.begin(), skipped.end());
+      what += fmt::format("; skipped, as finished before: {}{}", skipped.front(),
+                          skipped.size() > 1 ? fmt::format(" and {} more compressed", skipped.size() - 1) : "");
+    }
     reporter_->Error(what);
     if (now.exists) add(i, now, 0, 0, true);
   }

@@ -391,12 +391,12 @@ class Rotation(AggStateTest):
 
 class Kill(AggStateTest):
     """Runs killed with SIGKILL at random moments, slowed down by SIGSTOP and
-    SIGCONT (running about a twentieth of the time) so that a run lasts long
+    SIGCONT (running about a fortieth of the time) so that a run lasts long
     enough to commit while it reads (at most once a second). Without
     --reset, a run outputs only at its end, and the committed groups and
     offsets belong together: the final totals are exact."""
 
-    RUN, PAUSE = 0.002, 0.038
+    RUN, PAUSE = 0.001, 0.039
 
     def ino(self):
         try:
@@ -446,12 +446,12 @@ class Kill(AggStateTest):
         for run in range(20):
             if run and time.monotonic() > budget:
                 break
-            if run:
-                self.add(rng.randint(10000, 60000))
-            before = self.offset()
             mode = "commit" if run == 0 else rng.choice(["alone", "time", "commit"])
+            if run:  # a run to be killed after a commit needs more than a second
+                self.add(60000 if mode == "commit" else rng.randint(5000, 30000))
+            before = self.offset()
             rc, out, err, elapsed = self.throttled(
-                argv, kill_at=rng.uniform(0, 1.5) if mode == "time" else None,
+                argv, kill_at=rng.uniform(0, 1.0) if mode == "time" else None,
                 after_commit=rng.uniform(0, 0.3) if mode == "commit" else None)
             what = "run %d (%s, seed %d)" % (run, mode, seed)
             print(what, rc, elapsed, before, self.offset(), len(self.data), file=sys.stderr)

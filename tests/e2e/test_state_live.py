@@ -347,7 +347,9 @@ class Rotation(StateTest):
         os.rename(self.log + ".1.gz", self.log + ".2.gz")
         self.rotate_and_compress()
         r = self.run_and_keep(note="rotated")
-        self.assertNotIn(".2.gz", r.stderr.decode())
+        read, _, skipped = r.stderr.decode().partition("; skipped, as finished before: ")
+        self.assertNotIn(".2.gz", read)  # not read ...
+        self.assertTrue(skipped.startswith(self.log + ".2.gz"), r.stderr)  # ... and said so
         self.assert_union(self.outputs, self.data)
 
     def test_finished_generations_compressed_later_are_not_read_again(self):
@@ -369,7 +371,9 @@ class Rotation(StateTest):
             time.sleep(0.02)
             self.add(6)
             r = self.run_and_keep(note="rotated")
-            self.assertNotIn(".gz", r.stderr.decode())
+            read, _, skipped = r.stderr.decode().partition("; skipped, as finished before: ")
+            self.assertNotIn(".gz", read)
+            self.assertTrue(skipped.startswith(self.log + ".2.gz"), r.stderr)
         self.assert_union(self.outputs, self.data)
 
     def test_dateext_and_rotated_glob(self):
@@ -824,6 +828,22 @@ class BadState(StateTest):
             self.assertEqual(r.returncode, EXIT_USAGE, r.stderr)
             self.assertIn("need --state", r.stderr.decode())
             self.assertEqual(r.stdout, b"")
+
+    def test_temporary_left_by_a_killed_commit_is_removed(self):
+        # A run killed between writing FILE.tmp.PID and renaming it leaves
+        # the temporary behind; the next run (holding the lock) removes it,
+        # and only it: other names beside FILE are left alone.
+        self.write(self.log, self.next_records(30))
+        self.run_filter()
+        stale, other = self.state + ".tmp.4194303", self.state + ".tmp.keep"
+        for path in (stale, other):
+            with open(path, "wb") as f:
+                f.write(b"{half a state")
+        self.write(self.log, self.next_records(30))
+        r = self.run_filter()
+        self.assertEqual(len(lines_of(r.stdout)), len(jq_select(records(30, 60))))
+        self.assertFalse(os.path.exists(stale))
+        self.assertTrue(os.path.exists(other))
 
 
 if __name__ == "__main__":
