@@ -402,8 +402,12 @@ std::vector<io::LineReader::Source> RunState::Plan(const std::vector<std::string
       what = fmt::format("{} was {}: finishing {} from byte {}", path,
                          truncated ? "truncated (copytruncate)" : "rotated", old->path, prev->offset);
     } else if (truncated) {
-      what = fmt::format("{} was truncated (now {} bytes, {} had been read): reading it from its start", path,
-                         now.size, prev->offset);
+      // The same inode with other content: truncated in place, or deleted and
+      // its inode reused by a new file; either way it is read from 0.
+      what = fmt::format(
+          "{} was truncated, or replaced by a new file with the same inode (now {} bytes, {} had been read; "
+          "its first bytes differ): reading it from its start",
+          path, now.size, prev->offset);
     } else {
       what = fmt::format(
           "{} is a new file, and the one read before ({} bytes in) was not found among {}.N, {}-* or --rotated: "

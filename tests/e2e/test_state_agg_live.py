@@ -392,7 +392,8 @@ class Rotation(AggStateTest):
 class Kill(AggStateTest):
     """Runs killed with SIGKILL at random moments, slowed down by SIGSTOP and
     SIGCONT (running about a fortieth of the time) so that a run lasts long
-    enough to commit while it reads (at most once a second). Without
+    enough to commit while it reads (at most once a second); between them
+    runs left alone (at full speed) that complete. Without
     --reset, a run outputs only at its end, and the committed groups and
     offsets belong together: the final totals are exact."""
 
@@ -404,15 +405,15 @@ class Kill(AggStateTest):
         except FileNotFoundError:
             return None
 
-    def throttled(self, argv, kill_at=None, after_commit=None):
-        """Runs argv slowed down; kills it kill_at s after its start, or
-        after_commit s after a commit is seen (if it is still running).
-        Returns (rc, stdout, stderr, elapsed)."""
+    def throttled(self, argv, kill_at=None, after_commit=None, slow=True):
+        """Runs argv slowed down (unless not slow); kills it kill_at s after
+        its start, or after_commit s after a commit is seen (if it is still
+        running). Returns (rc, stdout, stderr, elapsed)."""
         p = self.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         t0 = time.monotonic()
         ino, seen = self.ino(), None
         try:
-            while p.poll() is None:
+            while slow and p.poll() is None:
                 t = time.monotonic() - t0
                 self.assertLess(t, 40, "a throttled run did not end")
                 if seen is None and self.ino() != ino:
@@ -448,11 +449,11 @@ class Kill(AggStateTest):
                 break
             mode = "commit" if run == 0 else rng.choice(["alone", "time", "commit"])
             if run:  # a run to be killed after a commit needs more than a second
-                self.add(60000 if mode == "commit" else rng.randint(5000, 30000))
+                self.add(40000 if mode == "commit" else rng.randint(5000, 30000))
             before = self.offset()
             rc, out, err, elapsed = self.throttled(
                 argv, kill_at=rng.uniform(0, 1.0) if mode == "time" else None,
-                after_commit=rng.uniform(0, 0.3) if mode == "commit" else None)
+                after_commit=rng.uniform(0, 0.3) if mode == "commit" else None, slow=mode != "alone")
             what = "run %d (%s, seed %d)" % (run, mode, seed)
             print(what, rc, elapsed, before, self.offset(), len(self.data), file=sys.stderr)
             after = self.offset()
