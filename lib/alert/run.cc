@@ -197,8 +197,21 @@ AlertRunResult RunAlert(const AlertRunOptions& o, io::OutputWriter* out, io::Rep
   ro.max_line_bytes = o.input.max_line_bytes;
   ro.strict = o.input.strict;
   ro.before_block = [out] { out->Flush(); };
+  std::unique_ptr<stream::RunState> state;
+  std::unique_ptr<stream::RecordReader> reader;
+  // The state does not depend on other options: each entry names its rule,
+  // and RestoreStateLines refuses what no longer fits.
+  result.status = stream::OpenRecords(o.input, "stream-alert", "", ro, reporter, &state, &reader);
+  if (!result.status.ok()) return result;
+  if (state && !verbs) {
+    result.status = RestoreStateLines(o.input.resume.path, state->operator_lines(), *o.rules, o.engine);
+    if (!result.status.ok()) return result;
+  }
+  stream::RecordReader& records = *reader;
+  stream::Checkpointer checkpoints(state.get(), out, &records.lines(), [&] {
+    return verbs ? std::vector<std::string>{} : StateLines(*o.rules, *o.engine);
+  });
   reporter->set_before_print([out] { out->Flush(); });
-  stream::RecordReader records(o.input.inputs, ro, reporter);
   io::Stats stats;
   io::Progress progress(o.input.progress);
   time::Rfc3339Cache rfc3339;
@@ -221,7 +234,9 @@ AlertRunResult RunAlert(const AlertRunOptions& o, io::OutputWriter* out, io::Rep
     }
   };
 
-  while (!out->failed() && records.Next()) {
+  // A commit (Tick) comes before the next record is read: the keys' states
+  // then account for exactly the records up to the positions it records.
+  while (!out->failed() && (checkpoints.Tick(), records.Next())) {
     records.ShowProgress(&progress);
     int64_t now = 0;
     if (o.time_expr == nullptr) {
@@ -324,12 +339,10 @@ AlertRunResult RunAlert(const AlertRunOptions& o, io::OutputWriter* out, io::Rep
           "(counted: late)",
           o.engine->late()));
     }
-    // The state is committed only once the events it accounts for are out.
-    if (!o.state_path.empty() && !out->failed()) {
-      Status s = SaveState(o.state_path, *o.rules, *o.engine, o.before_rename);
-      if (!s.ok() && (result.status.ok() || result.status.code() == Status::Code::kInterrupted)) result.status = s;
-    }
   }
+  // The state is committed only once the events it accounts for are out.
+  Status c = checkpoints.Finish(result.status);
+  if (!c.ok()) result.status = c;
   reporter->Finish();
   stats.records_in = records.records();
   stats.bytes_in = records.lines().bytes_read();
@@ -349,6 +362,7 @@ AlertRunResult RunAlert(const AlertRunOptions& o, io::OutputWriter* out, io::Rep
           o.rules->size(), writer.firing_events, writer.repeat_events, writer.resolved_events, o.engine->keys(),
           result.firing, o.engine->late(), o.engine->overflow());
     }
+    extra += stream::StateStatsJson(state.get());
     fmt::print(stderr, "{}\n", stats.ToJson(*reporter, extra));
   }
   return result;

@@ -9,8 +9,9 @@
 // is missing or unparseable, or on which a rule's condition or key fails,
 // is reported as "SOURCE:LINE: reason" and counted (fatal with --strict);
 // a key that evaluates to no output or is missing is null, as in jq.
-// State comes from and goes to the --state file around the run (the caller
-// loads it; RunAlert saves it after the output is flushed).
+// With input.resume (--state), the rules' keys are loaded from the state
+// file and committed with the input positions after the output is flushed
+// (stream/resume.h): a run reads only the lines added since the last one.
 // Not thread-safe; errors are returned in the result, never thrown.
 #ifndef GOVSTREAM_ALERT_RUN_H_
 #define GOVSTREAM_ALERT_RUN_H_
@@ -51,9 +52,6 @@ struct AlertRunOptions {
   uint64_t throttle_burst = 0;
   int64_t throttle_window_ms = 0;
   uint64_t max_keys = 0;
-  // State file (empty: none) and the hook SaveState runs before rename.
-  std::string state_path;
-  std::function<void(const std::string&)> before_rename;
   // Processing time source (tests); default: the wall clock.
   std::function<int64_t()> clock;
 };

@@ -118,13 +118,6 @@ const ProgramSpec& StreamAlertSpec() {
         {.long_name = "output", .short_name = 'o', .kind = ValueKind::kChoice, .value_name = "FORMAT",
          .help = "ndjson: stream-alert's events; alertmanager: Alertmanager /api/v2/alerts bodies",
          .default_text = "ndjson", .choices = {"ndjson", "alertmanager"}},
-        {.long_name = "state", .short_name = 's', .kind = ValueKind::kFile, .value_name = "FILE",
-         .help = "Keep every rule's per-key state in FILE between runs (for cron)",
-         .details = "Read at start (a missing file is an empty state) and written at the end, after "
-                    "the output is flushed, atomically: a temporary file in the same directory, "
-                    "fsync, rename. The format is versioned and checksummed (docs/alert-state.md). "
-                    "A corrupt, mismatched or unreadable file stops the program with status 9 and "
-                    "is never reset. The state is not written when the output could not be."},
         {.long_name = "max-keys", .kind = ValueKind::kCount, .value_name = "N",
          .help = "At most N kept keys per rule (and per verb); further new keys are counted",
          .details = "A rule's further new keys share one alert under the key \"(other)\"; so do "
@@ -186,14 +179,16 @@ const ProgramSpec& StreamAlertSpec() {
          "members, bad expressions and bad durations are refused with the file and line."},
         {"CRON",
          "With --state FILE each run starts from the state the last one left: a key that was "
-         "firing stays firing, without a new firing event, until it resolves. The input of "
-         "consecutive runs must continue in time (for example the last minute of a log); the "
-         "same records split across several runs sharing FILE give the same events as one run "
-         "over all of them. The state file holds one line per kept key; a file that another "
-         "version of stream-alert wrote, that is truncated or fails its checksum, that holds a "
-         "rule not given now, or a rule whose number of keys changed, is an error (status 9); "
-         "remove it to start afresh. A run killed at any point, even while writing, leaves the "
-         "previous state intact."},
+         "firing stays firing, without a new firing event, until it resolves. Input files (-i) "
+         "are read from where the last run stopped, across rotations, as by stream-filter(1); "
+         "standard input (for example the last minute of a log, or a status snapshot) must "
+         "continue in time. The same records split across several runs sharing FILE give the "
+         "same events as one run over all of them. The file holds the input offsets and one "
+         "line per kept key (docs/run-state.md, docs/alert-state.md); a file that another "
+         "version wrote, that is truncated or fails its checksum, that holds a rule not given "
+         "now, or a rule whose number of keys changed, is an error (status 9); --state-reset "
+         "starts afresh. A run killed at any point, even while writing, leaves the previous "
+         "state intact."},
     };
     s.exit_codes = CommonExitCodes();
     for (ExitCodeSpec& e : s.exit_codes) {
@@ -206,7 +201,8 @@ const ProgramSpec& StreamAlertSpec() {
                     "standard error.";
       } else if (e.code == kExitData) {
         e.meaning = "With --strict: stopped at the first bad line, evaluation error or record without a usable "
-                    "time (the events so far are written and the state is saved).";
+                    "time (the events so far are written; the --state file is not updated, so the next run "
+                    "reads those lines again).";
       } else if (e.code == kExitIo) {
         e.meaning = "An input file, the rules file or the state file could not be opened, read or written "
                     "(output could not be written: the state is then not saved).";
@@ -216,10 +212,19 @@ const ProgramSpec& StreamAlertSpec() {
                         {kExitFiring,
                          "Finished, and at least one alert is firing at the end of input (also when lines were "
                          "skipped: they are reported on standard error). For cron: page while this is the status."});
-    s.exit_codes.insert(s.exit_codes.end() - 1,
-                        {kExitState,
-                         "The --state file is corrupt, of another format version, does not match the rules, or "
-                         "cannot be read; nothing was read or written, and the file was left as it is."});
+    AddStateOptions(&s);
+    for (OptionSpec& o : s.options) {
+      if (o.long_name != "state") continue;
+      o.short_name = 's';
+      o.help = "Keep every rule's per-key state, and where each input was read to, in FILE between runs (for cron)";
+    }
+    for (ExitCodeSpec& e : s.exit_codes) {
+      if (e.code == kExitState) {
+        e.meaning = "The --state file is corrupt, of another format version, does not match the rules, or was "
+                    "made by another program; nothing was read or written, and the file was left as it is "
+                    "(--state-reset starts afresh).";
+      }
+    }
     s.examples = {
         {"Page on hosts with more than 10 errors a minute for 3 minutes, resolved when back under:",
          "stream-window --tumbling 1m --time .ts --by .host 'errors=sum(.errors)' -i app.json | stream-alert "

@@ -434,6 +434,18 @@ std::vector<io::LineReader::Source> RunState::Plan(const std::vector<std::string
   return out;
 }
 
+namespace {
+
+std::string EntryLine(const RunState::Entry& e) {
+  return fmt::format(
+      "{{\"input\":{},\"file\":{},\"dev\":{},\"ino\":{},\"fingerprint\":\"{:016x}\",\"fingerprint_bytes\":{},"
+      "\"offset\":{},\"lines\":{}{}}}\n",
+      Quote(e.input), Quote(e.file), e.dev, e.ino, e.fingerprint, e.fingerprint_bytes, e.offset, e.lines,
+      e.gzip ? ",\"gzip\":true" : "");
+}
+
+}  // namespace
+
 Status RunState::Commit(const io::LineReader& reader, const std::vector<std::string>& operator_lines) {
   const auto& pos = reader.positions();
   std::string text = fmt::format("{{\"format\":\"{}\",\"version\":{},\"program\":{},\"config\":{},"
@@ -472,11 +484,13 @@ Status RunState::Commit(const io::LineReader& reader, const std::vector<std::str
         e.fingerprint_bytes = grown.fingerprint_bytes;
       }
     }
-    text += fmt::format(
-        "{{\"input\":{},\"file\":{},\"dev\":{},\"ino\":{},\"fingerprint\":\"{:016x}\",\"fingerprint_bytes\":{},"
-        "\"offset\":{},\"lines\":{}{}}}\n",
-        Quote(e.input), Quote(e.file), e.dev, e.ino, e.fingerprint, e.fingerprint_bytes, e.offset, e.lines,
-        e.gzip ? ",\"gzip\":true" : "");
+    text += EntryLine(e);
+    ++entries;
+  }
+  // Inputs of earlier runs not given to this one keep their place.
+  for (const Entry& e : entries_) {
+    if (std::find(plan_inputs_.begin(), plan_inputs_.end(), e.input) != plan_inputs_.end()) continue;
+    text += EntryLine(e);
     ++entries;
   }
   for (const std::string& line : operator_lines) {
@@ -486,7 +500,7 @@ Status RunState::Commit(const io::LineReader& reader, const std::vector<std::str
     ++entries;
   }
   text += fmt::format("{{\"end\":true,\"entries\":{},\"checksum\":\"{:016x}\"}}\n", entries, io::Fnv1a64(text));
-  Status s = io::WriteFileAtomically(options_.path, text);
+  Status s = io::WriteFileAtomically(options_.path, text, options_.before_rename);
   if (!s.ok()) return s;
   state_bytes_ = text.size();
   ++commits_;

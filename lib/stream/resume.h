@@ -51,6 +51,9 @@ struct ResumeOptions {
   bool reset = false;                // --state-reset: ignore what the file holds
   std::vector<std::string> rotated;  // --rotated GLOB (repeatable)
   int64_t wait_ms = 10000;           // --state-wait: for another run's lock
+  // Tests: runs after a commit's temporary file is written and synced,
+  // before it replaces FILE (io::WriteFileAtomically).
+  std::function<void(const std::string& tmp_path)> before_rename;
 };
 
 class RunState {

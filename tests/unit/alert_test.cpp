@@ -140,7 +140,7 @@ TEST_CASE("alert engine: keys beyond max_keys share (other)", "[alert]") {
   CHECK(engine.Observe(0, "[\"c\"]", c, false, 2).emit == Emit::kResolved);
 }
 
-TEST_CASE("alert state file: round trip, corruption refused", "[alert]") {
+TEST_CASE("alert state lines: round trip, bad entries refused", "[alert]") {
   std::vector<ga::Rule> rules;
   rules.push_back(MakeRule("errors", ".errors > 10", {".host"}, "1s"));
   ga::Engine engine(1, {rules[0].timing}, 0);
@@ -148,40 +148,37 @@ TEST_CASE("alert state file: round trip, corruption refused", "[alert]") {
   engine.Observe(0, "[\"a\"]", a, true, 0);
   engine.Observe(0, "[\"a\"]", a, true, 1000);
   engine.Observe(0, "[\"b\"]", b, true, 500);
-  std::string text = ga::SerializeState(rules, engine);
-  CHECK(text.rfind("{\"format\":\"govstream-alert-state\",\"version\":1}\n", 0) == 0);
+  std::vector<std::string> lines = ga::StateLines(rules, engine);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0].rfind("{\"rule\":\"errors\",\"key\":[\"a\"],\"state\":\"firing\"", 0) == 0);
 
   ga::Engine restored(1, {rules[0].timing}, 0);
-  REQUIRE(ga::ParseStateText("s", text, rules, &restored).ok());
-  CHECK(ga::SerializeState(rules, restored) == text);
+  REQUIRE(ga::RestoreStateLines("s", lines, rules, &restored).ok());
+  CHECK(ga::StateLines(rules, restored) == lines);
   CHECK(restored.firing() == 1);
   CHECK(restored.Observe(0, "[\"a\"]", a, false, 2000).emit == Emit::kResolved);
 
-  auto refused = [&](std::string bad) {
-    ga::Engine e(1, {rules[0].timing}, 0);
-    govstream::Status s = ga::ParseStateText("s", bad, rules, &e);
-    CHECK(s.code() == govstream::Status::Code::kDataError);
+  auto refused = [&](std::vector<std::string> bad, const std::vector<ga::Rule>& with) {
+    ga::Engine e(1, {with[0].timing}, 0);
+    govstream::Status s = ga::RestoreStateLines("s", bad, with, &e);
+    CHECK(s.code() == govstream::Status::Code::kBadState);
     return s.message();
   };
-  CHECK(refused(text.substr(0, text.size() - 10)).find("truncated") != std::string::npos);
-  std::string flipped = text;
-  flipped[flipped.find("firing")] = 'F';
-  CHECK(refused(flipped).find("corrupt") != std::string::npos);
-  std::string v2 = text;
-  v2.replace(v2.find("\"version\":1"), 11, "\"version\":2");
-  CHECK(refused(v2).find("format version 2") != std::string::npos);
-  CHECK(refused("").find("empty") != std::string::npos);
-  CHECK(refused("garbage\n").find("not valid JSON") != std::string::npos);
+  std::vector<std::string> flipped = lines;
+  flipped[0][flipped[0].find("firing")] = 'F';
+  CHECK(refused(flipped, rules).find("bad state") != std::string::npos);
+  CHECK(refused({"garbage"}, rules).find("not valid JSON") != std::string::npos);
+  CHECK(refused({lines[0], lines[0]}, rules).find("duplicate") != std::string::npos);
+  std::vector<std::string> no_time = lines;
+  no_time[1].replace(no_time[1].find("\"last_time\""), 11, "\"lost_time\"");
+  CHECK(refused(no_time, rules).find("last_time") != std::string::npos);
 
   std::vector<ga::Rule> other;
   other.push_back(MakeRule("slow", ".p99 > 1", {".host"}));
-  ga::Engine e(1, {other[0].timing}, 0);
-  CHECK(ga::ParseStateText("s", text, other, &e).message().find("rule 'errors', which is not given") !=
-        std::string::npos);
+  CHECK(refused(lines, other).find("rule 'errors', which is not given") != std::string::npos);
   std::vector<ga::Rule> two_keys;
   two_keys.push_back(MakeRule("errors", ".errors > 10", {".host", ".path"}));
-  ga::Engine e2(1, {two_keys[0].timing}, 0);
-  CHECK(ga::ParseStateText("s", text, two_keys, &e2).message().find("--by changed") != std::string::npos);
+  CHECK(refused(lines, two_keys).find("--by changed") != std::string::npos);
 }
 
 TEST_CASE("alert rules: bad rules are refused with a reason", "[alert]") {

@@ -51,11 +51,12 @@ int main(int argc, char** argv) {
   }
   if (args.has("rules") && args.has("by")) return Usage("--by belongs to a rule: give \"by\" in the rules file");
   if (verbs) {
-    for (const char* o : {"state", "output"}) {
+    for (const char* o : {"state", "state-reset", "state-wait", "rotated", "output"}) {
       if (args.has(o)) return Usage(fmt::format("--{} applies to alert rules, not to --dedupe or --throttle", o));
     }
   }
   if (args.has("fields") && !args.has("dedupe")) return Usage("--fields needs --dedupe DUR");
+  if (std::string problem = gs::stream::ResumeOptionsProblem(args); !problem.empty()) return Usage(problem);
 
   // Rules.
   std::vector<gs::alert::Rule> rules;
@@ -148,25 +149,16 @@ int main(int argc, char** argv) {
   for (const gs::alert::Rule& r : rules) timings.push_back(r.timing);
   const uint64_t max_keys = args.count("max-keys", 100000);
   gs::alert::Engine engine(rules.size(), timings, max_keys);
-  if (auto path = args.str("state")) {
-    bool existed = false;
-    gs::Status s = gs::alert::LoadState(*path, rules, &engine, &existed);
-    if (!s.ok()) {
-      fmt::print(stderr, "stream-alert: {}\n", s.message());
-      return gs::cli::kExitState;
-    }
-    o.state_path = *path;
-  }
+  o.input = gs::stream::InputConfigFromArgs(args);
   if (args.has("debug-pause-before-rename")) {
     int64_t ms = args.duration_ms("debug-pause-before-rename", 0);
-    o.before_rename = [ms](const std::string& tmp) {
+    o.input.resume.before_rename = [ms](const std::string& tmp) {
       fmt::print(stderr, "stream-alert: wrote {}; pausing before the rename\n", tmp);
       std::fflush(stderr);
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     };
   }
 
-  o.input = gs::stream::InputConfigFromArgs(args);
   o.rules = &rules;
   o.engine = &engine;
   o.time_expr = time_expr.get();
