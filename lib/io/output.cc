@@ -3,6 +3,7 @@
 #include "io/signals.h"
 
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <limits.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -36,6 +37,48 @@ void OutputWriter::WriteSlow(std::string_view bytes) {
     std::memcpy(buf_.get(), bytes.data(), bytes.size());
     len_ = bytes.size();
   }
+}
+
+void OutputWriter::WriteLineSlow(std::string_view bytes) {
+  Flush();
+  if (bytes.size() + 1 > cap_) {
+    std::string line;
+    line.reserve(bytes.size() + 1);
+    line.append(bytes);
+    line += '\n';
+    WriteAll(line.data(), line.size());
+  } else {
+    std::memcpy(buf_.get(), bytes.data(), bytes.size());
+    buf_[bytes.size()] = '\n';
+    len_ = bytes.size() + 1;
+  }
+}
+
+Status TrimPartialLastLine(int fd, std::string_view name) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::IoError(fmt::format("cannot stat {}: {}", name, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode) || st.st_size == 0) return Status::Ok();
+  char block[65536];
+  off_t end = st.st_size;
+  while (end > 0) {
+    const off_t start = end > static_cast<off_t>(sizeof block) ? end - static_cast<off_t>(sizeof block) : 0;
+    const size_t n = static_cast<size_t>(end - start);
+    if (::pread(fd, block, n, start) != static_cast<ssize_t>(n)) {
+      return Status::IoError(fmt::format("cannot read {}: {}", name, std::strerror(errno)));
+    }
+    for (size_t i = n; i-- > 0;) {
+      if (block[i] != '\n') continue;
+      const off_t keep = start + static_cast<off_t>(i) + 1;
+      if (keep == st.st_size) return Status::Ok();
+      if (::ftruncate(fd, keep) != 0) {
+        return Status::IoError(fmt::format("cannot truncate {}: {}", name, std::strerror(errno)));
+      }
+      return Status::Ok();
+    }
+    end = start;
+  }
+  if (::ftruncate(fd, 0) != 0) return Status::IoError(fmt::format("cannot truncate {}: {}", name, std::strerror(errno)));
+  return Status::Ok();
 }
 
 void OutputWriter::set_stall_hook(int64_t every_ms, std::function<bool()> on_stall) {

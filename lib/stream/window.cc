@@ -239,8 +239,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     const window::States* states = op.Assign(t, now, key);
     if (states == nullptr) {  // later than the allowed lateness
       if (o.late_output != nullptr) {
-        o.late_output->Write(records.line());
-        o.late_output->Put('\n');
+        o.late_output->WriteLine(records.line());
       }
       continue;
     }

@@ -30,6 +30,7 @@ import time
 from livetest import BIN_DIR, ProcessTest, run_main
 
 FILTER = os.path.join(BIN_DIR, "stream-filter")
+ALERT = os.path.join(BIN_DIR, "stream-alert")
 EXPR = ".status >= 500"
 EXIT_OK, EXIT_SKIPPED, EXIT_USAGE, EXIT_STATE, EXIT_BUSY = 0, 1, 2, 9, 12
 
@@ -844,6 +845,57 @@ class BadState(StateTest):
         self.assertEqual(len(lines_of(r.stdout)), len(jq_select(records(30, 60))))
         self.assertFalse(os.path.exists(stale))
         self.assertTrue(os.path.exists(other))
+
+
+class Alert(StateTest):
+    """stream-alert --state: the same run-state file, so input files are
+    read from where the last run stopped, across rotations, and the alert
+    keys persist: the events of cron-like runs are those of one run."""
+
+    RULE = ["--name", "errors", "--when", ".status >= 500", "--for", "20s", "--keep-firing-for", "10s",
+            "--by", ".path", "--time", ".t"]
+
+    @staticmethod
+    def metric(i):
+        # Bursts of errors per path, so that alerts fire and resolve.
+        status = 503 if (i // 40) % 3 == 0 else 200
+        return ('{"t":%d,"path":"/p/%d","status":%d}\n' % (1796600000 + i, i % 3, status)).encode()
+
+    def alert(self, *extra, inputs, status=None):
+        r = subprocess.run([ALERT, *self.RULE, *extra] + [x for i in inputs for x in ("-i", i)], capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        self.assertIn(r.returncode, (0, 8) if status is None else (status,), r.stderr.decode())
+        return r
+
+    def test_appends_and_a_rotation_give_the_events_of_one_run(self):
+        data = b"".join(self.metric(i) for i in range(1200))
+        rng = random.Random(7)
+        cuts = sorted(rng.sample(range(1, len(data)), 11)) + [len(data)]
+        b = data.index(b"\n", cuts[5]) + 1  # logrotate renames between whole lines (after cut 5)
+        cuts = cuts[:5] + [b] + [c for c in cuts[6:] if c > b]
+        events, prev = b"", 0
+        for n, c in enumerate(cuts):
+            if n == 6:  # logrotate: rename, create
+                os.rename(self.log, self.log + ".1")
+            self.write(self.log, data[prev:c])
+            prev = c
+            r = self.alert("--state", self.state, inputs=[self.log])
+            events += r.stdout
+            if n == 6:
+                self.assertIn("rotated", r.stderr.decode())
+        one = subprocess.run([ALERT, *self.RULE], input=data, capture_output=True, timeout=60)
+        self.assertGreater(one.stdout.count(b'"event":"firing"'), 5)
+        self.assertGreater(one.stdout.count(b'"event":"resolved"'), 5)
+        self.assertEqual(events, one.stdout)
+        # A run with nothing new reads nothing and says nothing new.
+        self.assertEqual(self.alert("--state", self.state, inputs=[self.log]).stdout, b"")
+        self.assertIn('"program":"stream-alert"', open(self.state).readline())
+
+    def test_state_options_are_refused_without_rules(self):
+        r = subprocess.run([ALERT, "--dedupe", "1m", "--state-reset"], capture_output=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(r.returncode, EXIT_USAGE)
+        self.assertIn("--state-reset applies to alert rules", r.stderr.decode())
 
 
 if __name__ == "__main__":

@@ -35,3 +35,20 @@ add_test(NAME e2e_state
 set_tests_properties(e2e_state PROPERTIES
   TIMEOUT 300
   LABELS "e2e")
+
+#   e2e_state_agg     stream-agg --state, tests/e2e/test_state_agg_live.py:
+#                     running totals and --reset deltas over 20 appends equal one
+#                     run (every aggregate, sketches too), rotations, SIGKILLs,
+#                     standard input, bad and locked state files
+#   e2e_state_window  stream-window --state, tests/e2e/test_state_window_live.py:
+#                     the outputs of cron-like runs are a prefix of one run's (the
+#                     rest: windows still open) for every window kind; windows
+#                     spanning runs fire once; late output; SIGKILLs; bad state
+foreach(t agg window)
+  add_test(NAME e2e_state_${t}
+           COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
+                   python3 ${GOVSTREAM_E2E_DIR}/test_state_${t}_live.py -v)
+  set_tests_properties(e2e_state_${t} PROPERTIES
+    TIMEOUT 300
+    LABELS "e2e")
+endforeach()

@@ -170,11 +170,21 @@ int main(int argc, char** argv) {
   std::unique_ptr<gs::io::OutputWriter> late;
   int late_fd = -1;
   if (auto path = args.str("late-output")) {
-    // With --state, runs add to the late records of the runs before.
-    late_fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (args.has("state") ? O_APPEND : O_TRUNC), 0644);
+    // With --state, runs add to the late records of the runs before (read
+    // too: a cut last record is trimmed below).
+    late_fd = ::open(path->c_str(), O_CREAT | O_CLOEXEC | (args.has("state") ? O_RDWR | O_APPEND : O_WRONLY | O_TRUNC),
+                     0644);
     if (late_fd < 0) {
       fmt::print(stderr, "stream-window: cannot open --late-output {}: {}\n", *path, std::strerror(errno));
       return gs::cli::kExitIo;
+    }
+    if (args.has("state")) {
+      // A record a killed run left cut is written again by this one.
+      gs::Status s = gs::io::TrimPartialLastLine(late_fd, *path);
+      if (!s.ok()) {
+        fmt::print(stderr, "stream-window: --late-output: {}\n", s.message());
+        return gs::cli::kExitIo;
+      }
     }
     late = std::make_unique<gs::io::OutputWriter>(late_fd);
     o.late_output = late.get();
