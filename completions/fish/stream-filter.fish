@@ -7,6 +7,7 @@ complete -c 'stream-filter' -s 'c' -l 'count' -d 'Print only the number of kept 
 complete -c 'stream-filter' -s 'n' -l 'limit' -r -f -d 'Stop reading after N kept records, like grep -m'
 complete -c 'stream-filter' -l 'map' -r -f -d 'Write the value of EXPR for each kept record instead of the record'
 complete -c 'stream-filter' -l 'fields' -r -f -d 'Write only these fields, e.g. host,status,client.ip'
+complete -c 'stream-filter' -s 'j' -l 'threads' -r -f -d 'Parse and evaluate lines on N worker threads (0: one per CPU this process may use)'
 complete -c 'stream-filter' -l 'trust-input' -d 'Check only kept records fully; read the others only as far as EXPR needs'
 complete -c 'stream-filter' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
 complete -c 'stream-filter' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'

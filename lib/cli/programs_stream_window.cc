@@ -209,7 +209,8 @@ const ProgramSpec& StreamWindowSpec() {
          "memory_bytes at end of input before the last windows fire, their peaks, the "
          "results by mark, late_dropped, overflow_keys (records counted under --max-groups' "
          "overflow key), the watermark and, per aggregate, the values skipped as missing or "
-         "of the wrong type. In processing time, and with --every, results are written "
+         "of the wrong type; with --state also late_dropped_total (over every run of FILE), "
+         "state_bytes and state_commits. In processing time, and with --every, results are written "
          "within about 100 ms of the wall-clock instant they are due."},
         {"AGGREGATE FUNCTIONS", kFunctions},
     };

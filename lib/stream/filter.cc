@@ -9,12 +9,114 @@
 
 #include "io/report.h"
 #include "io/signals.h"
+#include "stream/parallel.h"
 #include "stream/records.h"
 #include "stream/resume.h"
 
 namespace govstream::stream {
+namespace {
+
+// One worker thread's part of stream-filter: what RunFilter's loop does
+// with a record, minus the effects (ParallelLines applies those in order).
+class FilterWorker final : public LineWorker {
+ public:
+  explicit FilterWorker(const FilterOptions& o) : o_(o) {}
+  void Process(std::string_view line, LineOutcome* oc, std::string* out, std::string* text) override {
+    arena_.Reset();
+    expr::Value v;
+    if (!parser_.Parse(line, &arena_, &v, &error_)) {
+      if (!expr::IsBlank(line)) Problem(io::Problem::kInvalidJson, oc, text);
+      return;
+    }
+    oc->record = true;
+    expr::Expression::Result r = o_.predicate->Test(v, &arena_, &error_);
+    if (r == expr::Expression::Result::kError) return Problem(io::Problem::kEvalError, oc, text);
+    if ((r == expr::Expression::Result::kValue) == o_.invert) return;
+    const size_t begin = out->size();
+    if (o_.map != nullptr) {
+      expr::Value m;
+      expr::Expression::Result mr = o_.map->Eval(v, &arena_, &m, &error_);
+      if (mr == expr::Expression::Result::kError) return Problem(io::Problem::kEvalError, oc, text);
+      if (mr == expr::Expression::Result::kEmpty) return;
+      if (!o_.count_only) {
+        expr::AppendJson(m, out);
+        *out += '\n';
+      }
+    } else if (!o_.count_only) {
+      out->append(line);
+      *out += '\n';
+    }
+    oc->kept = true;
+    oc->out_begin = static_cast<uint32_t>(begin);
+    oc->out_len = static_cast<uint32_t>(out->size() - begin);
+  }
+
+ private:
+  void Problem(io::Problem kind, LineOutcome* oc, std::string* text) {
+    oc->has_problem = true;
+    oc->problem = kind;
+    oc->reason_begin = static_cast<uint32_t>(text->size());
+    oc->reason_len = static_cast<uint32_t>(error_.size());
+    *text += error_;
+  }
+  const FilterOptions& o_;
+  expr::JsonParser parser_;
+  expr::Arena arena_;
+  std::string error_;
+};
+
+FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+  FilterResult result;
+  reporter->set_before_print([out] { out->Flush(); });
+  io::Stats stats;
+  io::Progress progress(o.input.progress);
+  ParallelOptions po;
+  po.threads = o.input.threads;
+  po.max_line_bytes = o.input.max_line_bytes;
+  po.chunk_bytes = o.input.chunk_bytes;
+  po.strict = o.input.strict;
+  po.make_worker = [&o] { return std::make_unique<FilterWorker>(o); };
+  po.on_kept = [&](std::string_view bytes) {
+    ++result.kept;
+    out->Write(bytes);
+    if (o.input.line_buffered) out->Flush();
+    return !out->failed() && !(o.limit_set && result.kept >= o.limit);
+  };
+  po.before_block = [out] { out->Flush(); };
+  const ParallelLines* running = nullptr;
+  auto show = [&](bool done) {
+    const io::LineReader& r = running->lines();
+    if (done) {
+      progress.Done(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), running->records());
+    } else {
+      progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), running->records());
+    }
+  };
+  po.after_chunk = [&] { show(false); };
+  ParallelLines lines(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
+  running = &lines;
+  if (!(o.limit_set && o.limit == 0)) lines.Run();  // -n 0 reads nothing
+  show(true);
+  if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
+  out->Flush();
+  reporter->Finish();
+  stats.records_in = lines.records();
+  stats.records_out = result.kept;
+  stats.bytes_in = lines.lines().bytes_read();
+  stats.boms_skipped = lines.lines().boms_skipped();
+  result.source_errors = lines.source_errors();
+  result.status = out->failed() ? out->status() : lines.status();
+  if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
+  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter, ""));
+  return result;
+}
+
+}  // namespace
 
 FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+  if (o.input.threads > 1 && !o.input.trust_input && o.input.resume.path.empty()) {
+    return RunFilterParallel(o, out, reporter);
+  }
   FilterResult result;
   RecordReader::Options ro;
   ro.max_line_bytes = o.input.max_line_bytes;

@@ -7,6 +7,9 @@
 // Evaluation errors are reported per record like bad lines. With
 // input.resume (--state), only the lines after the last run's are read,
 // and the state is committed after output flushes (stream/resume.h).
+// With input.threads > 1 (and neither --state nor --trust-input), lines are
+// parsed and evaluated by that many worker threads (stream/parallel.h), with
+// the same output, diagnostics, counts and exit status as one thread.
 #ifndef GOVSTREAM_STREAM_FILTER_H_
 #define GOVSTREAM_STREAM_FILTER_H_
 

@@ -2,7 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "stream/parallel.h"
 
 namespace govstream::stream {
 
@@ -19,6 +22,8 @@ InputConfig InputConfigFromArgs(const cli::Args& args) {
   c.resume.reset = args.flag("state-reset");
   c.resume.wait_ms = args.duration_ms("state-wait", c.resume.wait_ms);
   c.resume.rotated = args.strs("rotated");
+  c.threads = ParallelLines::ThreadsFor(static_cast<int64_t>(args.count("threads", 0)));
+  c.chunk_bytes = std::max<size_t>(1, args.count("chunk-bytes", c.chunk_bytes));
   return c;
 }
 

@@ -39,6 +39,8 @@ struct InputConfig {
   bool stats = false;
   bool progress = false;
   bool line_buffered = false;
+  int threads = 1;       // --threads (programs that have it): worker threads, resolved (>= 1)
+  size_t chunk_bytes = 1u << 20;  // --chunk-bytes (hidden, for tests): the threads' unit of work
   ResumeOptions resume;  // --state (programs that have it)
 };
 

@@ -301,6 +301,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
       extra += '"';
     }
     extra += SkipsJson(aggs, skips);
+    if (state) extra += fmt::format(",\"late_dropped_total\":{}", s.late_dropped_total);
     extra += StateStatsJson(state.get());
     stats.records_in = records.records();
     stats.records_out = s.results;

@@ -96,8 +96,9 @@ void WindowOperator::Flush() {
 void WindowOperator::Save(std::vector<std::string>* lines) const {
   const auto w = watermark_.saved();
   lines->push_back(fmt::format(
-      "{{\"window\":{{\"watermark\":[{},{},{}],\"early_next\":{},\"overflow_records\":{}}}}}", w[0], w[1], w[2],
-      early_.next(), keys_.overflow_records()));
+      "{{\"window\":{{\"watermark\":[{},{},{}],\"early_next\":{},\"overflow_records\":{},"
+      "\"late_dropped_total\":{}}}}}",
+      w[0], w[1], w[2], early_.next(), keys_.overflow_records(), late_before_ + counts_.late_dropped));
   keys_.Save(lines);
   assigner_->Save(lines);
 }
@@ -120,15 +121,17 @@ bool WindowOperator::Load(const std::vector<std::string>& lines, std::string* er
     if (ok && i == 0) {
       std::array<int64_t, 3> w;
       int64_t early;
-      uint64_t overflow;
+      uint64_t overflow, late_total;
       ok = codec::Member(v, "window", &m) && codec::Member(m, "watermark", &x) && x.is_array() && x.size() == 3 &&
            codec::ReadI64(x.at(0), &w[0]) && codec::ReadI64(x.at(1), &w[1]) && codec::ReadI64(x.at(2), &w[2]) &&
            codec::Member(m, "early_next", &x) && codec::ReadI64(x, &early) &&
-           codec::Member(m, "overflow_records", &x) && codec::ReadU64(x, &overflow);
+           codec::Member(m, "overflow_records", &x) && codec::ReadU64(x, &overflow) &&
+           codec::Member(m, "late_dropped_total", &x) && codec::ReadU64(x, &late_total);
       if (ok) {
         watermark_.Restore(w);
         early_.set_next(early);
         keys_.set_overflow_records(overflow);
+        late_before_ = late_total;
       } else {
         why = "not the window header";
       }
@@ -158,6 +161,7 @@ OperatorStats WindowOperator::stats() const {
   s.memory_bytes = keys_.MemoryBytes() + assigner_->MemoryBytes();
   s.overflow_records = keys_.overflow_records();
   s.watermark = watermark_.current();
+  s.late_dropped_total = late_before_ + counts_.late_dropped;
   return s;
 }
 

@@ -44,6 +44,7 @@ struct OperatorOptions {
 
 struct OperatorStats {
   uint64_t late_dropped = 0;  // later than the allowed lateness
+  uint64_t late_dropped_total = 0;  // the same, over the runs of a --state file
   uint64_t results = 0;
   uint64_t final_results = 0;
   uint64_t early_results = 0;
@@ -77,11 +78,13 @@ class WindowOperator {
   // --state (docs/run-state.md), between records: the operator's whole
   // state -- watermark, early-results timer, keys and the assigner's
   // buckets -- as lines of JSON: {"window":{"watermark":[max event time,
-  // current, last arrival],"early_next":T,"overflow_records":N}}, then the
+  // current, last arrival],"early_next":T,"overflow_records":N,
+  // "late_dropped_total":N}}, then the
   // keys (KeyTable::Save), then the assigner's lines. Load() of them into a
   // fresh operator with the same options continues exactly where this one
   // was: open windows stay open, fire once, and count every record once.
-  // The per-run counters (stats()) start from zero. False, with *error
+  // The per-run counters (stats()) start from zero; late_dropped_total
+  // goes on. False, with *error
   // set, on lines that are not such a state.
   void Save(std::vector<std::string>* lines) const;
   bool Load(const std::vector<std::string>& lines, std::string* error);
@@ -105,6 +108,7 @@ class WindowOperator {
   Bucket* pending_ = nullptr;
   int64_t pending_t_ = 0;
   OperatorStats counts_;
+  uint64_t late_before_ = 0;  // late_dropped_total of the runs before (--state)
 };
 
 }  // namespace govstream::window

@@ -244,6 +244,22 @@ class Growing(WindowStateTest):
         r = self.sw(opts, state=False)
         self.assertEqual([json.loads(x)["count"] for x in lines_of(r.stdout)], [2, 1, 1])
 
+    def test_late_counters_this_run_and_over_all_runs(self):
+        # late_dropped is this run's; late_dropped_total goes on across runs,
+        # and the late records themselves are appended to --late-output.
+        opts = ["--tumbling", "1m", "--time", ".ts", "--late-output", self.late, "count"]
+        rec = '{"ts":"2026-01-01T00:%s"}\n'
+        self.append(self.log, (rec % "05:00Z" + rec % "01:00Z").encode())  # the second is late
+        r = self.sw(opts, extra=["--stats"])
+        self.assertEqual((self.stats(r)["late_dropped"], self.stats(r)["late_dropped_total"]), (1, 1))
+        self.append(self.log, (rec % "02:00Z" + rec % "03:00Z" + rec % "06:30Z").encode())
+        r = self.sw(opts, extra=["--stats"])
+        self.assertEqual((self.stats(r)["late_dropped"], self.stats(r)["late_dropped_total"]), (2, 3))
+        r = self.sw(opts, extra=["--stats"])  # nothing new
+        self.assertEqual((self.stats(r)["late_dropped"], self.stats(r)["late_dropped_total"]), (0, 3))
+        with open(self.late, "rb") as f:
+            self.assertEqual(f.read(), (rec % "01:00Z" + rec % "02:00Z" + rec % "03:00Z").encode())
+
 
 class Rotation(WindowStateTest):
     def rotate(self, gz=False, dateext=None):

@@ -1,0 +1,117 @@
+// ParallelLines: the per-line work of a reading program (parse, validate,
+// evaluate) spread over worker threads, with every effect -- output,
+// diagnostics, counts, stops -- applied in input order on the calling thread,
+// so that the result is byte-identical to reading with one thread.
+//
+// The calling thread reads lines (io::LineReader: sources, BOMs, lines too
+// long, source errors, signals) and copies them into chunks of up to
+// chunk_bytes; workers turn each line of a chunk into a LineOutcome with
+// their own LineWorker (one per thread: a parser, an arena); the calling
+// thread then applies the chunks' outcomes in order. At most 2 x threads
+// chunks are in flight, so memory stays bounded whatever the input's size.
+// Before a read that would block (a pipe or terminal with no data ready),
+// the chunk being filled is handed on at once and every chunk in flight is
+// applied, then options.before_block runs: a live pipeline sees each line
+// downstream as soon as with one thread.
+//
+// Stops: on_kept returning false (-n reached, output closed), the first
+// problem under `strict` (status DataError) or SIGINT/SIGTERM (status
+// Interrupted, after the lines read before it are applied). The reader may
+// have read ahead of a stop by up to the chunks in flight; nothing read
+// ahead has any effect.
+//
+// Not thread-safe itself (one calling thread); errors are values.
+#ifndef GOVSTREAM_STREAM_PARALLEL_H_
+#define GOVSTREAM_STREAM_PARALLEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "io/input.h"
+#include "io/report.h"
+
+namespace govstream::stream {
+
+// What a worker made of one line.
+struct LineOutcome {
+  bool record = false;       // a valid JSON value: counted as a record read
+  bool kept = false;         // the program keeps it: its output goes to on_kept
+  bool has_problem = false;  // reported as SOURCE:LINE: reason, in order
+  io::Problem problem = io::Problem::kInvalidJson;
+  uint32_t out_begin = 0, out_len = 0;        // the output, in the chunk's out buffer
+  uint32_t reason_begin = 0, reason_len = 0;  // the reason, in the chunk's text buffer
+};
+
+// One per worker thread. Process() may append to *out (the line's output)
+// and *text (a problem's reason) and sets the outcome's offsets into them;
+// `line` is followed by at least kPadding readable bytes (simdjson).
+class LineWorker {
+ public:
+  virtual ~LineWorker() = default;
+  virtual void Process(std::string_view line, LineOutcome* outcome, std::string* out, std::string* text) = 0;
+};
+
+struct ParallelOptions {
+  int threads = 2;  // worker threads (>= 1)
+  size_t max_line_bytes = 16u << 20;
+  size_t chunk_bytes = 1u << 20;
+  bool strict = false;
+  std::function<std::unique_ptr<LineWorker>()> make_worker;
+  // A kept line's output, in input order. False: stop reading.
+  std::function<bool(std::string_view output)> on_kept;
+  // After every chunk read so far was applied, before a blocking read.
+  std::function<void()> before_block;
+  // After each chunk was applied (progress); may be empty.
+  std::function<void()> after_chunk;
+};
+
+class ParallelLines {
+ public:
+  ParallelLines(std::vector<io::LineReader::Source> sources, ParallelOptions options, io::Reporter* reporter);
+  ~ParallelLines();  // stops and joins the workers
+  ParallelLines(const ParallelLines&) = delete;
+  ParallelLines& operator=(const ParallelLines&) = delete;
+
+  // Reads and applies everything (or up to a stop).
+  void Run();
+
+  // OK at end of input or after on_kept stopped it; DataError (strict) or
+  // Interrupted.
+  const Status& status() const { return status_; }
+  uint64_t records() const { return records_; }
+  uint64_t source_errors() const { return source_errors_; }
+  const io::LineReader& lines() const { return reader_; }
+
+  // The number of threads for --threads N: N, or when N is 0 the CPUs this
+  // process may run on (sched_getaffinity).
+  static int ThreadsFor(int64_t requested);
+
+ private:
+  struct Chunk;
+  class Pool;
+  void Submit();
+  bool ApplyFront();  // waits for the oldest chunk and applies it; false: stop
+  void Drain();
+  Chunk* Filling();
+
+  ParallelOptions options_;
+  io::Reporter* reporter_;
+  io::LineReader reader_;
+  std::unique_ptr<Pool> pool_;
+  std::unique_ptr<Chunk> filling_;
+  std::vector<std::unique_ptr<Chunk>> in_flight_;  // oldest first
+  std::vector<std::unique_ptr<Chunk>> spare_;
+  bool stop_ = false;
+  Status status_;
+  uint64_t records_ = 0;
+  uint64_t source_errors_ = 0;
+};
+
+}  // namespace govstream::stream
+
+#endif  // GOVSTREAM_STREAM_PARALLEL_H_

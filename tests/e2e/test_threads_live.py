@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Differential tests of stream-filter --threads (issue 14): at 1, 2 and 4
+threads, and with chunks small enough that every boundary case happens,
+standard output, standard error (diagnostics, --stats counts) and the exit
+status are identical. Also: a live pipe is not held back waiting for a full
+chunk, and `| head` ends the program at once and quietly.
+
+Every process is started by ProcessTest (killed in its tearDown); every wait
+is bounded.
+
+usage: GOVSTREAM_BIN=build/bin python3 tests/e2e/test_threads_live.py [-v]
+"""
+
+import json
+import os
+import random
+import select
+import subprocess
+import sys
+import time
+
+from livetest import BIN_DIR, ProcessTest, run_main
+
+FILTER = os.path.join(BIN_DIR, "stream-filter")
+THREADS = (1, 2, 4)
+CHUNKS = (64, 1000, 1 << 20)
+# --stats members that depend on time, not on what was read.
+TIMING = ("seconds", "records_per_sec", "mb_per_sec")
+
+
+def mixed_lines(rng, n):
+    """NDJSON with every kind of line: records, bad JSON, invalid UTF-8,
+    blank lines, records on which the expression fails, long ones."""
+    out = []
+    for i in range(n):
+        k = rng.randrange(100)
+        if k < 70:
+            out.append(json.dumps({"i": i, "status": rng.choice([200, 404, 500, 503]),
+                                   "host": "h%d" % rng.randrange(5), "msg": "é" * rng.randrange(4)}).encode())
+        elif k < 76:
+            out.append(b'{"i": %d, "status": ' % i)  # cut
+        elif k < 80:
+            out.append(b'{"i":%d,"status":500,"bad":"\xff\xfe"}' % i)  # invalid UTF-8
+        elif k < 84:
+            out.append(b"   ")
+        elif k < 90:
+            out.append(b'{"i":%d,"status":"five hundred"}' % i)  # .status >= 500 is true for a string
+        elif k < 95:
+            out.append(b'[%d, "not an object"]' % i)  # .status on an array: an evaluation error
+        else:
+            out.append(json.dumps({"i": i, "status": 500, "pad": "x" * rng.randrange(200, 3000)}).encode())
+    return b"\n".join(out) + b"\n"
+
+
+def normalised(stderr):
+    """stderr with the --stats line's timing members removed."""
+    lines = []
+    for line in stderr.decode("utf-8", "replace").splitlines():
+        if line.startswith("{") and '"program"' in line:
+            s = json.loads(line)
+            for k in TIMING:
+                s.pop(k, None)
+            line = json.dumps(s, sort_keys=True)
+        lines.append(line)
+    return lines
+
+
+class Differential(ProcessTest):
+    def run_all(self, args, stdin=None, drop=()):
+        """Runs stream-filter ARGS at every thread count and chunk size;
+        asserts they all agree with --threads 1; returns that result."""
+        results = {}
+        for t in THREADS:
+            for c in CHUNKS:
+                argv = [FILTER, "--threads", str(t), "--chunk-bytes", str(c), "--stats"] + args
+                r = subprocess.run(argv, input=stdin, capture_output=True, timeout=60,
+                                   stdin=None if stdin is not None else subprocess.DEVNULL)
+                err = normalised(r.stderr)
+                for k in drop:
+                    err = [json.dumps({m: v for m, v in json.loads(x).items() if m != k}, sort_keys=True)
+                           if x.startswith("{") else x for x in err]
+                results[(t, c)] = (r.returncode, r.stdout, err)
+        base = results[(1, CHUNKS[-1])]
+        for key, got in results.items():
+            self.assertEqual(got[0], base[0], "exit status at threads, chunk = %s" % (key,))
+            self.assertEqual(got[1], base[1], "stdout at threads, chunk = %s" % (key,))
+            self.assertEqual(got[2], base[2], "stderr at threads, chunk = %s" % (key,))
+        return base
+
+    def test_every_kind_of_line_at_every_boundary(self):
+        data = mixed_lines(random.Random(14), 3000)
+        path = self.path("mixed.json")
+        with open(path, "wb") as f:
+            f.write(data)
+        code, out, err = self.run_all([".status >= 500", path])
+        self.assertEqual(code, 1)  # bad lines and evaluation errors were reported
+        self.assertGreater(len(out.splitlines()), 500)
+        self.assertTrue(any("mixed.json:" in x and "invalid JSON" in x for x in err), err[:3])
+        stats = json.loads(err[-1])
+        self.assertGreater(stats["bad_lines"], 100)
+        self.assertGreater(stats["eval_errors"], 50)
+        # With --map and with -c as well.
+        self.run_all(["--map", "{i, s: (.status + 1)}", ".status >= 500", path])
+        code, out, _ = self.run_all(["-c", ".host == \"h1\"", path])
+        self.assertEqual(int(out), sum(1 for x in data.splitlines()
+                                       if x.startswith(b'{"i"') and b'"host": "h1"' in x))
+
+    def test_strict_stops_at_the_first_bad_line_in_input_order(self):
+        data = mixed_lines(random.Random(3), 2000)
+        path = self.path("mixed.json")
+        with open(path, "wb") as f:
+            f.write(data)
+        code, out, err = self.run_all(["--strict", ".status >= 500", path])
+        self.assertEqual(code, 3)
+        first_bad = next(n for n, x in enumerate(data.splitlines(), 1)
+                         if x.startswith(b'{"i": ') and not x.endswith(b"}"))
+        self.assertIn("mixed.json:%d:" % first_bad, "\n".join(err))
+
+    def test_limit_stops_in_the_middle_of_a_chunk(self):
+        path = self.path("plain.json")
+        with open(path, "wb") as f:
+            f.write(b"".join(b'{"i":%d,"status":%d}\n' % (i, 500 + i % 2) for i in range(20000)))
+        for n in ("0", "1", "7", "333"):
+            # bytes_in: the workers read ahead of where -n stopped.
+            code, out, _ = self.run_all(["-n", n, ".status == 501", path], drop=("bytes_in",))
+            self.assertEqual(code, 0)
+            self.assertEqual(len(out.splitlines()), int(n))
+
+    def test_long_lines_no_final_newline_many_files_and_stdin(self):
+        files = []
+        rng = random.Random(5)
+        for k in range(40):
+            p = self.path("f%02d.json" % k)
+            body = b"".join(b'{"k":%d,"i":%d,"status":500}\n' % (k, i) for i in range(rng.randrange(0, 30)))
+            if k % 7 == 3:
+                body += b'{"k":%d,"last":true,"status":503}' % k  # no final newline
+            if k % 9 == 4:
+                body += b'{"k":%d,"pad":"%s","status":500}\n' % (k, b"y" * 5000)  # longer than a chunk
+            if k % 11 == 6:
+                body += b'{"k":%d,"pad":"%s"}\n' % (k, b"z" * 3000)  # over --max-line-bytes
+            with open(p, "wb") as f:
+                f.write(body)
+            files.append(p)
+        files.insert(17, "-")
+        files.insert(30, self.path("missing.json"))
+        stdin = b'{"from":"stdin","status":500}\nnot json\n{"status":501}'
+        code, out, err = self.run_all(["--max-line-bytes", "2048", ".status >= 500"] + files, stdin=stdin)
+        self.assertEqual(code, 4)  # a source could not be opened
+        self.assertIn(b'"from":"stdin"', out)
+        self.assertTrue(any("missing.json" in x for x in err))
+        self.assertTrue(any("<stdin>:2:" in x for x in err))
+        self.assertTrue(any("longer than --max-line-bytes" in x for x in err))
+
+
+def read_line(f, timeout):
+    """One line from a pipe, waiting at most `timeout` seconds for it."""
+    fd, buf, deadline = f.fileno(), b"", time.monotonic() + timeout
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError("no line within %g s (got %r)" % (timeout, buf))
+        chunk = os.read(fd, 1)
+        if not chunk:
+            raise AssertionError("end of output (got %r)" % buf)
+        buf += chunk
+    return buf
+
+
+class Live(ProcessTest):
+    def test_a_line_is_passed_on_when_input_pauses(self):
+        # The chunk being filled is handed on before the program waits for
+        # more input: a line shows downstream although no chunk is full.
+        p = self.spawn([FILTER, "--threads", "2", ".status >= 500"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for i in range(3):
+            p.stdin.write(b'{"i":%d,"status":503}\n{"i":%d,"status":200}\n' % (i, i))
+            p.stdin.flush()
+            line = read_line(p.stdout, timeout=10)
+            self.assertEqual(json.loads(line)["i"], i)
+        p.stdin.close()
+        self.assertEqual(self.wait_exit(p, 10), 0)
+
+    def test_limit_reached_while_input_pauses_ends_the_program(self):
+        # -n 1 on a live pipe: the program exits after the first match,
+        # without waiting for another line (or the end of input).
+        p = self.spawn([FILTER, "--threads", "2", "-n", "1", ".status >= 500"], stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE)
+        p.stdin.write(b'{"status":200}\n{"i":1,"status":503}\n')
+        p.stdin.flush()
+        self.assertEqual(json.loads(read_line(p.stdout, timeout=10))["i"], 1)
+        self.assertEqual(self.wait_exit(p, 10), 0)
+        p.stdin.close()
+
+    def test_head_ends_it_at_once_and_quietly(self):
+        path = self.path("big.json")
+        with open(path, "wb") as f:
+            f.write(b'{"status":500,"pad":"%s"}\n' % (b"p" * 100) * 200000)
+        r = subprocess.run("%s --threads 4 '.status >= 500' %s | head -n 1" % (FILTER, path), shell=True,
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(len(r.stdout.splitlines()), 1)
+        self.assertEqual(r.stderr, b"")
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(FILTER, __name__))
