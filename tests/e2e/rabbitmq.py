@@ -157,8 +157,16 @@ class RabbitMQ:
     def __exit__(self, *exc):
         self.stop()
 
-    def start(self):
-        return self.launch().wait_ready()
+    def start(self, attempts=3):
+        """launch() + wait_ready(). The free ports are picked before the node
+        binds them, so a process started meanwhile (a parallel test) may take
+        one: a start that failed on "eaddrinuse" is retried with new ports."""
+        for attempt in range(attempts):
+            try:
+                return self.launch().wait_ready()
+            except RabbitMQError as e:
+                if "eaddrinuse" not in str(e) or attempt == attempts - 1:
+                    raise
 
     def launch(self):
         """Starts the node without waiting for it (start() = launch() + wait_ready())."""
