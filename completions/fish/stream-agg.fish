@@ -12,6 +12,7 @@ complete -c 'stream-agg' -l 'interval' -r -f -d 'Also write a snapshot every DUR
 complete -c 'stream-agg' -l 'reset' -d 'Start from empty groups after each snapshot (per-period results)'
 complete -c 'stream-agg' -l 'max-groups' -r -f -d 'At most N groups; later new keys are folded into one group keyed "(other)"'
 complete -c 'stream-agg' -l 'trust-input' -d 'Read each line only as far as the keys and values need, without validating the rest'
+complete -c 'stream-agg' -s 'j' -l 'threads' -r -f -d 'Parse and evaluate lines on N worker threads (0: one per CPU this process may use)'
 complete -c 'stream-agg' -l 'list' -d 'List the aggregate functions and exit'
 complete -c 'stream-agg' -s 'i' -l 'input' -r -F -d 'Read FILE instead of standard input (\'-\' is standard input)'
 complete -c 'stream-agg' -l 'strict' -d 'Stop at the first bad input line or evaluation error (exit status 3)'

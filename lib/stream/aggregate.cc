@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include "expr/projection.h"
 #include "io/signals.h"
 #include "stream/grouping.h"
+#include "stream/parallel.h"
 #include "stream/records.h"
 
 namespace govstream::stream {
@@ -80,6 +82,105 @@ class Emitter {
  private:
   const AggregateOptions& o_;
   io::OutputWriter* out_;
+};
+
+// A record's group key and aggregate arguments, as a worker thread
+// (ParallelLines) passes them to the thread that feeds the groups, in input
+// order: u32 length + canonical key, per key u32 length + JSON text, then
+// per aggregate a tag (0 no output, 1 null, 2 false, 3 true, 4 number + 8
+// bytes, 5 string + u32 length + bytes, 6 array or object + u32 length + JSON).
+void PutU32(uint32_t n, std::string* out) { out->append(reinterpret_cast<const char*>(&n), sizeof n); }
+void PutBytes(std::string_view s, std::string* out) {
+  PutU32(static_cast<uint32_t>(s.size()), out);
+  out->append(s);
+}
+
+class Decoder {
+ public:
+  explicit Decoder(std::string_view b) : b_(b) {}
+  uint32_t U32() {
+    uint32_t n;
+    std::memcpy(&n, b_.data() + pos_, sizeof n);
+    pos_ += sizeof n;
+    return n;
+  }
+  std::string_view Bytes() {
+    uint32_t n = U32();
+    std::string_view s = b_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  uint8_t Tag() { return static_cast<uint8_t>(b_[pos_++]); }
+  double Number() {
+    double d;
+    std::memcpy(&d, b_.data() + pos_, sizeof d);
+    pos_ += sizeof d;
+    return d;
+  }
+
+ private:
+  std::string_view b_;
+  size_t pos_ = 0;
+};
+
+class AggWorker final : public LineWorker {
+ public:
+  explicit AggWorker(const AggregateOptions& o) : o_(o), key_json_(o.keys->size()) {}
+  void Process(std::string_view line, LineOutcome* oc, std::string* out, std::string* text) override {
+    arena_.Reset();
+    expr::Value v;
+    if (!parser_.Parse(line, &arena_, &v, &error_)) {
+      if (!expr::IsBlank(line)) Problem(io::Problem::kInvalidJson, oc, text);
+      return;
+    }
+    oc->record = true;
+    if (!EvalGroupKey(*o_.keys, v, &arena_, &canonical_, &key_json_, &error_) ||
+        !EvalAggregateArgs(*o_.aggs, v, &arena_, &args_, &error_)) {
+      return Problem(io::Problem::kEvalError, oc, text);
+    }
+    const size_t begin = out->size();
+    PutBytes(canonical_, out);
+    for (const std::string& k : key_json_) PutBytes(k, out);
+    for (const AggArg& a : args_) {
+      if (a.result != expr::Expression::Result::kValue) {
+        *out += '\0';
+      } else if (a.value.is_null()) {
+        *out += '\1';
+      } else if (a.value.kind() == expr::Kind::kFalse || a.value.kind() == expr::Kind::kTrue) {
+        *out += a.value.kind() == expr::Kind::kTrue ? '\3' : '\2';
+      } else if (a.value.is_number()) {
+        *out += '\4';
+        double d = a.value.number();
+        out->append(reinterpret_cast<const char*>(&d), sizeof d);
+      } else if (a.value.is_string()) {
+        *out += '\5';
+        PutBytes(a.value.string(), out);
+      } else {
+        *out += '\6';
+        json_.clear();
+        expr::AppendJson(a.value, &json_);
+        PutBytes(json_, out);
+      }
+    }
+    oc->kept = true;
+    oc->out_begin = static_cast<uint32_t>(begin);
+    oc->out_len = static_cast<uint32_t>(out->size() - begin);
+  }
+
+ private:
+  void Problem(io::Problem kind, LineOutcome* oc, std::string* text) {
+    oc->has_problem = true;
+    oc->problem = kind;
+    oc->reason_begin = static_cast<uint32_t>(text->size());
+    oc->reason_len = static_cast<uint32_t>(error_.size());
+    *text += error_;
+  }
+  const AggregateOptions& o_;
+  expr::JsonParser parser_;
+  expr::Arena arena_;
+  std::string error_, canonical_, json_;
+  std::vector<std::string> key_json_;
+  std::vector<AggArg> args_;
 };
 
 // The groups of a --state file's operator lines into the empty `table`.
@@ -191,9 +292,63 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   };
 
   std::vector<AggArg> args;  // the aggregates' arguments of the current record
+  // With worker threads (not with --state, --trust-input or --interval,
+  // which read with one): they parse and evaluate; the records are fed here,
+  // in input order, so every state, group and snapshot is as with one thread.
+  std::unique_ptr<ParallelLines> par;
+  if (o.input.threads > 1 && !state && !o.input.trust_input && o.interval_ms == 0) {
+    ParallelOptions po;
+    po.threads = o.input.threads;
+    po.max_line_bytes = o.input.max_line_bytes;
+    po.chunk_bytes = o.input.chunk_bytes;
+    po.strict = o.input.strict;
+    po.make_worker = [&o] { return std::make_unique<AggWorker>(o); };
+    expr::Arena arena;
+    po.on_kept = [&](std::string_view bytes) {
+      Decoder d(bytes);
+      std::string_view canonical_key = d.Bytes();
+      for (std::string& k : key_json) k.assign(d.Bytes());
+      args.resize(aggs.size());
+      arena.Reset();
+      for (AggArg& a : args) {
+        a.result = expr::Expression::Result::kValue;
+        const uint8_t tag = d.Tag();
+        switch (tag) {
+          case 0:
+            a.result = expr::Expression::Result::kEmpty;
+            a.value = expr::Value::Null();
+            break;
+          case 1:
+            a.value = expr::Value::Null();
+            break;
+          case 2:
+          case 3:
+            a.value = expr::Value::Bool(tag == 3);
+            break;
+          case 4:
+            a.value = expr::Value::Number(d.Number());
+            break;
+          case 5:
+            a.value = expr::Value::String(d.Bytes());
+            break;
+          default: {
+            std::string why;
+            if (!expr::ParseJsonSlow(d.Bytes(), &arena, &a.value, &why)) a.value = expr::Value::Null();
+          }
+        }
+      }
+      FeedAggregates(aggs, args, find(canonical_key)->states, &skips);
+      ++since_snapshot;
+      if (o.every != 0 && since_snapshot >= o.every) snapshot();
+      return !out->failed();
+    };
+    po.before_block = [out] { out->Flush(); };
+    par = std::make_unique<ParallelLines>(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
+    par->Run();
+  }
   // A commit (Tick) comes before the next record is read: the table then
   // holds exactly the records up to the positions it records.
-  while (!out->failed() && (checkpoints.Tick(), records.Next())) {
+  while (!par && !out->failed() && (checkpoints.Tick(), records.Next())) {
     records.ShowProgress(&progress);
     agg::Group* g = nullptr;
     if (records.fast()) {
@@ -224,16 +379,21 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
 
   // End of input, or interrupted: emit what we have (unless the reader of
   // our output is gone).
-  const io::LineReader& lines = records.lines();
-  records.FinishProgress(&progress);
+  const io::LineReader& lines = par ? par->lines() : records.lines();
+  const uint64_t records_in = par ? par->records() : records.records();
+  if (par) {
+    progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records_in);
+  } else {
+    records.FinishProgress(&progress);
+  }
   // A final snapshot unless the last one already covers everything.
   if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
   out->Flush();
   reporter->Finish();
   std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{}", table.size(),
                                   table.MemoryBytes(), table.overflow_keys());
-  result.source_errors = records.source_errors();
-  result.status = out->failed() ? out->status() : records.status();
+  result.source_errors = par ? par->source_errors() : records.source_errors();
+  result.status = out->failed() ? out->status() : par ? par->status() : records.status();
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
   if (state) {
     if (o.reset) table.Clear();  // written: the next run starts from empty groups
@@ -243,7 +403,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   }
   if (o.input.stats) {
     extra += SkipsJson(aggs, skips);
-    stats.records_in = records.records();
+    stats.records_in = records_in;
     stats.records_out = records_out;
     stats.bytes_in = lines.bytes_read();
     stats.boms_skipped = lines.boms_skipped();

@@ -22,6 +22,7 @@ import time
 from livetest import BIN_DIR, ProcessTest, run_main
 
 FILTER = os.path.join(BIN_DIR, "stream-filter")
+AGG = os.path.join(BIN_DIR, "stream-agg")
 THREADS = (1, 2, 4)
 CHUNKS = (64, 1000, 1 << 20)
 # --stats members that depend on time, not on what was read.
@@ -66,13 +67,13 @@ def normalised(stderr):
 
 
 class Differential(ProcessTest):
-    def run_all(self, args, stdin=None, drop=()):
+    def run_all(self, args, stdin=None, drop=(), program=FILTER):
         """Runs stream-filter ARGS at every thread count and chunk size;
         asserts they all agree with --threads 1; returns that result."""
         results = {}
         for t in THREADS:
             for c in CHUNKS:
-                argv = [FILTER, "--threads", str(t), "--chunk-bytes", str(c), "--stats"] + args
+                argv = [program, "--threads", str(t), "--chunk-bytes", str(c), "--stats"] + args
                 r = subprocess.run(argv, input=stdin, capture_output=True, timeout=60,
                                    stdin=None if stdin is not None else subprocess.DEVNULL)
                 err = normalised(r.stderr)
@@ -104,6 +105,27 @@ class Differential(ProcessTest):
         code, out, _ = self.run_all(["-c", ".host == \"h1\"", path])
         self.assertEqual(int(out), sum(1 for x in data.splitlines()
                                        if x.startswith(b'{"i"') and b'"host": "h1"' in x))
+
+    def test_stream_agg_every_aggregate_and_snapshots(self):
+        # The records are fed in input order whatever the threads: every
+        # result (floating-point sums, sketches, first/last, top, group
+        # order), every diagnostic and every --every snapshot is the same.
+        data = mixed_lines(random.Random(21), 4000)
+        path = self.path("mixed.json")
+        with open(path, "wb") as f:
+            f.write(data)
+        aggs = ["count", "sum(.status)", "avg(.i)", "p99(.i)", "approx_distinct(.msg)", "distinct(.status)",
+                "top(.host, 2)", "first(.status)", "last(.msg)", "min(.i)", "max(.i)", "stddev(.i)", "var(.i)",
+                "count(.pad)", "p50(.i)"]
+        code, out, err = self.run_all(["--by", ".host", "-i", path] + aggs, program=AGG)
+        self.assertEqual(code, 1)
+        self.assertEqual(len(out.splitlines()), 6)  # 5 hosts and the null group
+        self.assertGreater(json.loads(err[-1])["eval_errors"], 50)
+        code, out, _ = self.run_all(["--every", "777", "--by", ".status", "-i", path, "--exact", "p90(.i)", "count"],
+                                    program=AGG)
+        self.assertGreater(len(out.splitlines()), 20)
+        code, out, err = self.run_all(["--strict", "-i", path, "count"], program=AGG)
+        self.assertEqual(code, 3)
 
     def test_strict_stops_at_the_first_bad_line_in_input_order(self):
         data = mixed_lines(random.Random(3), 2000)
