@@ -100,18 +100,13 @@ const ProgramSpec& StreamAggSpec() {
                     "aggregates read are looked up with simdjson On-Demand and the rest of the "
                     "line is not checked: a malformed line whose needed fields are readable is "
                     "aggregated, not reported. Faster on wide records."},
-        {.long_name = "threads", .short_name = 'j', .kind = ValueKind::kCount, .value_name = "N",
-         .help = "Parse and evaluate lines on N worker threads (0: one per CPU this process may use)",
-         .details = "The workers parse, validate and evaluate the keys and aggregate arguments; the "
-                    "records are fed to the groups in input order, so the results (sketches "
-                    "included), every diagnostic, the --stats counts and the exit status are those of "
-                    "--threads 1. --state, --trust-input and --interval read with one thread.",
-         .default_text = "0"},
-        {.long_name = "chunk-bytes", .kind = ValueKind::kCount, .value_name = "N",
-         .help = "Tests: hand lines to the --threads workers in chunks of about N bytes", .hidden = true},
         {.long_name = "list", .kind = ValueKind::kFlag, .help = "List the aggregate functions and exit"},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
+    AddThreadOptions(&s, "The workers parse, validate and evaluate the keys and aggregate arguments; the "
+                         "records are fed to the groups in input order, so the results (sketches "
+                         "included), every diagnostic, the --stats counts and the exit status are those of "
+                         "--threads 1. --state, --trust-input and --interval read with one thread.");
     static const std::string kFunctions = AggregateFunctionsText("");
     s.sections = {{"AGGREGATE FUNCTIONS", kFunctions}};
     s.exit_codes = CommonExitCodes();

@@ -59,16 +59,6 @@ const ProgramSpec& StreamFilterSpec() {
                     "--fields host,client.ip writes "
                     "{\"host\":...,\"client\":{\"ip\":...}}. Missing fields are "
                     "null, as in jq. Cannot be combined with --map."},
-        {.long_name = "threads", .short_name = 'j', .kind = ValueKind::kCount, .value_name = "N",
-         .help = "Parse and evaluate lines on N worker threads (0: one per CPU this process may use)",
-         .details = "Lines are read in order, parsed, validated and evaluated by the workers in chunks, "
-                    "and written in input order: the output, every diagnostic (with its file and line), "
-                    "the --stats counts and the exit status are those of --threads 1. A chunk is handed "
-                    "on as soon as input pauses, so a live pipeline is not delayed. --state and "
-                    "--trust-input read with one thread.",
-         .default_text = "0"},
-        {.long_name = "chunk-bytes", .kind = ValueKind::kCount, .value_name = "N",
-         .help = "Tests: hand lines to the --threads workers in chunks of about N bytes", .hidden = true},
         {.long_name = "trust-input", .kind = ValueKind::kFlag,
          .help = "Check only kept records fully; read the others only as far as EXPR needs",
          .details = "By default every line is fully validated, so every "
@@ -82,6 +72,11 @@ const ProgramSpec& StreamFilterSpec() {
                     "among the dropped ones goes unreported."},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
+    AddThreadOptions(&s, "Lines are read in order, parsed, validated and evaluated by the workers in chunks, "
+                         "and written in input order: the output, every diagnostic (with its file and line), "
+                         "the --stats counts and the exit status are those of --threads 1. A chunk is handed "
+                         "on as soon as input pauses, so a live pipeline is not delayed. --state and "
+                         "--trust-input read with one thread.");
     s.exit_codes = CommonExitCodes();
     AddStateOptions(&s);
     s.examples = {

@@ -94,6 +94,16 @@ std::vector<ExitCodeSpec> StateExitCodes() {
   };
 }
 
+void AddThreadOptions(ProgramSpec* spec, std::string_view details) {
+  spec->options.push_back(
+      {.long_name = "threads", .short_name = 'j', .kind = ValueKind::kCount, .value_name = "N",
+       .help = "Parse and evaluate lines on N worker threads (0: one per CPU this process may use)",
+       .details = details, .default_text = "0"});
+  spec->options.push_back({.long_name = "chunk-bytes", .kind = ValueKind::kCount, .value_name = "N",
+                           .help = "Tests: hand lines to the --threads workers in chunks of about N bytes",
+                           .hidden = true});
+}
+
 void AddStateOptions(ProgramSpec* spec) {
   for (auto& o : CommonStateOptions()) spec->options.push_back(o);
   for (auto& e : StateExitCodes()) spec->exit_codes.insert(spec->exit_codes.end() - 1, e);

@@ -114,6 +114,9 @@ std::vector<OptionSpec> CommonStateOptions();
 std::vector<ExitCodeSpec> StateExitCodes();
 // Adds both to a program's spec (the exit statuses before 130, in order).
 void AddStateOptions(ProgramSpec* spec);
+// --threads (with `details`: what the workers do for this program) and the
+// hidden --chunk-bytes of the programs that read with worker threads.
+void AddThreadOptions(ProgramSpec* spec, std::string_view details);
 
 // All program specs known to this build, for invariant tests and generators.
 const std::vector<const ProgramSpec*>& AllPrograms();

@@ -123,17 +123,12 @@ class Decoder {
   size_t pos_ = 0;
 };
 
-class AggWorker final : public LineWorker {
+class AggWorker final : public RecordWorker {
  public:
   explicit AggWorker(const AggregateOptions& o) : o_(o), key_json_(o.keys->size()) {}
   void Process(std::string_view line, LineOutcome* oc, std::string* out, std::string* text) override {
-    arena_.Reset();
     expr::Value v;
-    if (!parser_.Parse(line, &arena_, &v, &error_)) {
-      if (!expr::IsBlank(line)) Problem(io::Problem::kInvalidJson, oc, text);
-      return;
-    }
-    oc->record = true;
+    if (!ParseRecord(line, &v, oc, text)) return;
     if (!EvalGroupKey(*o_.keys, v, &arena_, &canonical_, &key_json_, &error_) ||
         !EvalAggregateArgs(*o_.aggs, v, &arena_, &args_, &error_)) {
       return Problem(io::Problem::kEvalError, oc, text);
@@ -162,23 +157,12 @@ class AggWorker final : public LineWorker {
         PutBytes(json_, out);
       }
     }
-    oc->kept = true;
-    oc->out_begin = static_cast<uint32_t>(begin);
-    oc->out_len = static_cast<uint32_t>(out->size() - begin);
+    Keep(begin, *out, oc);
   }
 
  private:
-  void Problem(io::Problem kind, LineOutcome* oc, std::string* text) {
-    oc->has_problem = true;
-    oc->problem = kind;
-    oc->reason_begin = static_cast<uint32_t>(text->size());
-    oc->reason_len = static_cast<uint32_t>(error_.size());
-    *text += error_;
-  }
   const AggregateOptions& o_;
-  expr::JsonParser parser_;
-  expr::Arena arena_;
-  std::string error_, canonical_, json_;
+  std::string canonical_, json_;
   std::vector<std::string> key_json_;
   std::vector<AggArg> args_;
 };

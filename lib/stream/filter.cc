@@ -18,17 +18,12 @@ namespace {
 
 // One worker thread's part of stream-filter: what RunFilter's loop does
 // with a record, minus the effects (ParallelLines applies those in order).
-class FilterWorker final : public LineWorker {
+class FilterWorker final : public RecordWorker {
  public:
   explicit FilterWorker(const FilterOptions& o) : o_(o) {}
   void Process(std::string_view line, LineOutcome* oc, std::string* out, std::string* text) override {
-    arena_.Reset();
     expr::Value v;
-    if (!parser_.Parse(line, &arena_, &v, &error_)) {
-      if (!expr::IsBlank(line)) Problem(io::Problem::kInvalidJson, oc, text);
-      return;
-    }
-    oc->record = true;
+    if (!ParseRecord(line, &v, oc, text)) return;
     expr::Expression::Result r = o_.predicate->Test(v, &arena_, &error_);
     if (r == expr::Expression::Result::kError) return Problem(io::Problem::kEvalError, oc, text);
     if ((r == expr::Expression::Result::kValue) == o_.invert) return;
@@ -46,23 +41,11 @@ class FilterWorker final : public LineWorker {
       out->append(line);
       *out += '\n';
     }
-    oc->kept = true;
-    oc->out_begin = static_cast<uint32_t>(begin);
-    oc->out_len = static_cast<uint32_t>(out->size() - begin);
+    Keep(begin, *out, oc);
   }
 
  private:
-  void Problem(io::Problem kind, LineOutcome* oc, std::string* text) {
-    oc->has_problem = true;
-    oc->problem = kind;
-    oc->reason_begin = static_cast<uint32_t>(text->size());
-    oc->reason_len = static_cast<uint32_t>(error_.size());
-    *text += error_;
-  }
   const FilterOptions& o_;
-  expr::JsonParser parser_;
-  expr::Arena arena_;
-  std::string error_;
 };
 
 FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {

@@ -32,6 +32,8 @@
 #include <vector>
 
 #include "base/status.h"
+#include "expr/json.h"
+#include "expr/value.h"
 #include "io/input.h"
 #include "io/report.h"
 
@@ -54,6 +56,41 @@ class LineWorker {
  public:
   virtual ~LineWorker() = default;
   virtual void Process(std::string_view line, LineOutcome* outcome, std::string* out, std::string* text) = 0;
+};
+
+// The part every program's worker shares: parsing a line as one record and
+// reporting a problem with it, as RecordReader does on one thread.
+class RecordWorker : public LineWorker {
+ protected:
+  // Parses `line` into *v (in arena_) and marks the outcome a record; false
+  // for a line that is not a record (blank, or reported as invalid JSON).
+  bool ParseRecord(std::string_view line, expr::Value* v, LineOutcome* oc, std::string* text) {
+    arena_.Reset();
+    if (!parser_.Parse(line, &arena_, v, &error_)) {
+      if (!expr::IsBlank(line)) Problem(io::Problem::kInvalidJson, oc, text);
+      return false;
+    }
+    oc->record = true;
+    return true;
+  }
+  // Reports error_ as a problem of this kind with the line.
+  void Problem(io::Problem kind, LineOutcome* oc, std::string* text) {
+    oc->has_problem = true;
+    oc->problem = kind;
+    oc->reason_begin = static_cast<uint32_t>(text->size());
+    oc->reason_len = static_cast<uint32_t>(error_.size());
+    *text += error_;
+  }
+  // The output appended to *out since `begin` is the kept line's.
+  static void Keep(size_t begin, const std::string& out, LineOutcome* oc) {
+    oc->kept = true;
+    oc->out_begin = static_cast<uint32_t>(begin);
+    oc->out_len = static_cast<uint32_t>(out.size() - begin);
+  }
+
+  expr::JsonParser parser_;
+  expr::Arena arena_;
+  std::string error_;
 };
 
 struct ParallelOptions {
@@ -97,7 +134,6 @@ class ParallelLines {
   void Submit();
   bool ApplyFront();  // waits for the oldest chunk and applies it; false: stop
   void Drain();
-  Chunk* Filling();
 
   ParallelOptions options_;
   io::Reporter* reporter_;
