@@ -29,6 +29,7 @@ complete -c 'stream-window' -l 'max-line-bytes' -r -f -d 'Longest accepted input
 complete -c 'stream-window' -l 'line-buffered' -d 'Flush standard output after every record'
 complete -c 'stream-window' -l 'stats' -d 'Print a one-line JSON summary on standard error at exit'
 complete -c 'stream-window' -l 'progress' -d 'Show a live progress line on standard error when it is a terminal'
+complete -c 'stream-window' -s 'j' -l 'threads' -r -f -d 'Parse and evaluate lines on N worker threads (0: one per CPU this process may use)'
 complete -c 'stream-window' -l 'state' -r -F -d 'Resume where the last run with FILE stopped: only new input lines are read (for cron)'
 complete -c 'stream-window' -l 'state-reset' -d 'With --state: ignore what FILE holds and start afresh (from the start of every input)'
 complete -c 'stream-window' -l 'state-wait' -r -f -d 'With --state: how long to wait for another run that holds FILE, then exit 12'

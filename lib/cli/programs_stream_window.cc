@@ -214,6 +214,11 @@ const ProgramSpec& StreamWindowSpec() {
          "within about 100 ms of the wall-clock instant they are due."},
         {"AGGREGATE FUNCTIONS", kFunctions},
     };
+    AddThreadOptions(&s, "The workers parse, validate and evaluate the time, keys and aggregate arguments; "
+                         "the records are assigned to windows in input order, so the results, the "
+                         "watermark, late records, every diagnostic, the --stats counts and the exit "
+                         "status are those of --threads 1. --state, --trust-input, processing time (no "
+                         "--time) and --idle-timeout read with one thread.");
     s.exit_codes = CommonExitCodes();
     for (ExitCodeSpec& e : s.exit_codes) {
       if (e.code == kExitSkipped) {

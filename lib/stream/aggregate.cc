@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <cstring>
 #include <chrono>
 #include <memory>
 
@@ -84,45 +83,6 @@ class Emitter {
   io::OutputWriter* out_;
 };
 
-// A record's group key and aggregate arguments, as a worker thread
-// (ParallelLines) passes them to the thread that feeds the groups, in input
-// order: u32 length + canonical key, per key u32 length + JSON text, then
-// per aggregate a tag (0 no output, 1 null, 2 false, 3 true, 4 number + 8
-// bytes, 5 string + u32 length + bytes, 6 array or object + u32 length + JSON).
-void PutU32(uint32_t n, std::string* out) { out->append(reinterpret_cast<const char*>(&n), sizeof n); }
-void PutBytes(std::string_view s, std::string* out) {
-  PutU32(static_cast<uint32_t>(s.size()), out);
-  out->append(s);
-}
-
-class Decoder {
- public:
-  explicit Decoder(std::string_view b) : b_(b) {}
-  uint32_t U32() {
-    uint32_t n;
-    std::memcpy(&n, b_.data() + pos_, sizeof n);
-    pos_ += sizeof n;
-    return n;
-  }
-  std::string_view Bytes() {
-    uint32_t n = U32();
-    std::string_view s = b_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  uint8_t Tag() { return static_cast<uint8_t>(b_[pos_++]); }
-  double Number() {
-    double d;
-    std::memcpy(&d, b_.data() + pos_, sizeof d);
-    pos_ += sizeof d;
-    return d;
-  }
-
- private:
-  std::string_view b_;
-  size_t pos_ = 0;
-};
-
 class AggWorker final : public RecordWorker {
  public:
   explicit AggWorker(const AggregateOptions& o) : o_(o), key_json_(o.keys->size()) {}
@@ -134,35 +94,13 @@ class AggWorker final : public RecordWorker {
       return Problem(io::Problem::kEvalError, oc, text);
     }
     const size_t begin = out->size();
-    PutBytes(canonical_, out);
-    for (const std::string& k : key_json_) PutBytes(k, out);
-    for (const AggArg& a : args_) {
-      if (a.result != expr::Expression::Result::kValue) {
-        *out += '\0';
-      } else if (a.value.is_null()) {
-        *out += '\1';
-      } else if (a.value.kind() == expr::Kind::kFalse || a.value.kind() == expr::Kind::kTrue) {
-        *out += a.value.kind() == expr::Kind::kTrue ? '\3' : '\2';
-      } else if (a.value.is_number()) {
-        *out += '\4';
-        double d = a.value.number();
-        out->append(reinterpret_cast<const char*>(&d), sizeof d);
-      } else if (a.value.is_string()) {
-        *out += '\5';
-        PutBytes(a.value.string(), out);
-      } else {
-        *out += '\6';
-        json_.clear();
-        expr::AppendJson(a.value, &json_);
-        PutBytes(json_, out);
-      }
-    }
+    EncodeKeyArgs(canonical_, key_json_, args_, out);
     Keep(begin, *out, oc);
   }
 
  private:
   const AggregateOptions& o_;
-  std::string canonical_, json_;
+  std::string canonical_;
   std::vector<std::string> key_json_;
   std::vector<AggArg> args_;
 };
@@ -288,39 +226,11 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     po.strict = o.input.strict;
     po.make_worker = [&o] { return std::make_unique<AggWorker>(o); };
     expr::Arena arena;
-    po.on_kept = [&](std::string_view bytes) {
-      Decoder d(bytes);
-      std::string_view canonical_key = d.Bytes();
-      for (std::string& k : key_json) k.assign(d.Bytes());
-      args.resize(aggs.size());
+    po.on_kept = [&](std::string_view bytes, std::string_view) {
+      size_t pos = 0;
+      std::string_view canonical_key;
       arena.Reset();
-      for (AggArg& a : args) {
-        a.result = expr::Expression::Result::kValue;
-        const uint8_t tag = d.Tag();
-        switch (tag) {
-          case 0:
-            a.result = expr::Expression::Result::kEmpty;
-            a.value = expr::Value::Null();
-            break;
-          case 1:
-            a.value = expr::Value::Null();
-            break;
-          case 2:
-          case 3:
-            a.value = expr::Value::Bool(tag == 3);
-            break;
-          case 4:
-            a.value = expr::Value::Number(d.Number());
-            break;
-          case 5:
-            a.value = expr::Value::String(d.Bytes());
-            break;
-          default: {
-            std::string why;
-            if (!expr::ParseJsonSlow(d.Bytes(), &arena, &a.value, &why)) a.value = expr::Value::Null();
-          }
-        }
-      }
+      DecodeKeyArgs(bytes, &pos, aggs.size(), &canonical_key, &key_json, &args, &arena);
       FeedAggregates(aggs, args, find(canonical_key)->states, &skips);
       ++since_snapshot;
       if (o.every != 0 && since_snapshot >= o.every) snapshot();

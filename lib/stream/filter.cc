@@ -59,7 +59,7 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
   po.chunk_bytes = o.input.chunk_bytes;
   po.strict = o.input.strict;
   po.make_worker = [&o] { return std::make_unique<FilterWorker>(o); };
-  po.on_kept = [&](std::string_view bytes) {
+  po.on_kept = [&](std::string_view bytes, std::string_view) {
     ++result.kept;
     out->Write(bytes);
     if (o.input.line_buffered) out->Flush();

@@ -10,6 +10,7 @@
 
 #include "agg/canonical.h"
 #include "agg/groups.h"
+#include "expr/json.h"
 #include "io/report.h"
 
 namespace govstream::stream {
@@ -182,6 +183,92 @@ void AppendGroupFields(const std::vector<agg::KeySpec>& keys, const std::vector<
     size_t at = out->size();
     states[i]->AppendResult(out);
     if (captured != nullptr && keys.size() + i == capture_index) *captured = out->substr(at);
+  }
+}
+
+namespace {
+void PutU32(uint32_t n, std::string* out) { out->append(reinterpret_cast<const char*>(&n), sizeof n); }
+void PutBytes(std::string_view s, std::string* out) {
+  PutU32(static_cast<uint32_t>(s.size()), out);
+  out->append(s);
+}
+uint32_t GetU32(std::string_view b, size_t* pos) {
+  uint32_t n;
+  std::memcpy(&n, b.data() + *pos, sizeof n);
+  *pos += sizeof n;
+  return n;
+}
+std::string_view GetBytes(std::string_view b, size_t* pos) {
+  uint32_t n = GetU32(b, pos);
+  std::string_view s = b.substr(*pos, n);
+  *pos += n;
+  return s;
+}
+}  // namespace
+
+void EncodeKeyArgs(std::string_view canonical, const std::vector<std::string>& key_json,
+                   const std::vector<AggArg>& args, std::string* out) {
+  PutBytes(canonical, out);
+  for (const std::string& k : key_json) PutBytes(k, out);
+  std::string json;
+  for (const AggArg& a : args) {
+    if (a.result != expr::Expression::Result::kValue) {
+      *out += '\0';
+    } else if (a.value.is_null()) {
+      *out += '\1';
+    } else if (a.value.kind() == expr::Kind::kFalse || a.value.kind() == expr::Kind::kTrue) {
+      *out += a.value.kind() == expr::Kind::kTrue ? '\3' : '\2';
+    } else if (a.value.is_number()) {
+      *out += '\4';
+      double d = a.value.number();
+      out->append(reinterpret_cast<const char*>(&d), sizeof d);
+    } else if (a.value.is_string()) {
+      *out += '\5';
+      PutBytes(a.value.string(), out);
+    } else {
+      *out += '\6';
+      json.clear();
+      expr::AppendJson(a.value, &json);
+      PutBytes(json, out);
+    }
+  }
+}
+
+void DecodeKeyArgs(std::string_view b, size_t* pos, size_t aggs, std::string_view* canonical,
+                   std::vector<std::string>* key_json, std::vector<AggArg>* args, expr::Arena* arena) {
+  *canonical = GetBytes(b, pos);
+  for (std::string& k : *key_json) k.assign(GetBytes(b, pos));
+  args->resize(aggs);
+  for (AggArg& a : *args) {
+    a.result = expr::Expression::Result::kValue;
+    const uint8_t tag = static_cast<uint8_t>(b[(*pos)++]);
+    switch (tag) {
+      case 0:
+        a.result = expr::Expression::Result::kEmpty;
+        a.value = expr::Value::Null();
+        break;
+      case 1:
+        a.value = expr::Value::Null();
+        break;
+      case 2:
+      case 3:
+        a.value = expr::Value::Bool(tag == 3);
+        break;
+      case 4: {
+        double d;
+        std::memcpy(&d, b.data() + *pos, sizeof d);
+        *pos += sizeof d;
+        a.value = expr::Value::Number(d);
+        break;
+      }
+      case 5:
+        a.value = expr::Value::String(GetBytes(b, pos));
+        break;
+      default: {
+        std::string why;
+        if (!expr::ParseJsonSlow(GetBytes(b, pos), arena, &a.value, &why)) a.value = expr::Value::Null();
+      }
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agg/spec.h"
@@ -54,6 +55,19 @@ bool EvalAggregateArgs(const std::vector<agg::AggSpec>& aggs, const expr::Value&
 // counted in (*skips)[i], never fed.
 void FeedAggregates(const std::vector<agg::AggSpec>& aggs, const std::vector<AggArg>& args,
                     const std::vector<std::unique_ptr<agg::State>>& states, std::vector<AggSkips>* skips);
+
+// The compact encoding in which a worker thread (stream/parallel.h) passes
+// a record's group key and aggregate arguments to the thread that feeds the
+// groups: u32 length + canonical key, per key u32 length + JSON text, then
+// per aggregate a tag (0 no output, 1 null, 2 false, 3 true, 4 number + 8
+// bytes, 5 string + u32 length + bytes, 6 array or object + u32 length +
+// JSON). Appended to *out; DecodeKeyArgs() reads it back from `bytes` at
+// *pos (advanced past it), with string values pointing into `bytes` and
+// arrays or objects parsed into *arena. Native byte order: never stored.
+void EncodeKeyArgs(std::string_view canonical, const std::vector<std::string>& key_json,
+                   const std::vector<AggArg>& args, std::string* out);
+void DecodeKeyArgs(std::string_view bytes, size_t* pos, size_t aggs, std::string_view* canonical,
+                   std::vector<std::string>* key_json, std::vector<AggArg>* args, expr::Arena* arena);
 
 // Where the time, keys and aggregate arguments live in a FieldSlots read.
 struct SlotMap {

@@ -187,7 +187,8 @@ bool ParallelLines::ApplyFront() {
             status_ = Status::DataError(std::string(reason));
             stop_ = true;
           }
-        } else if (o.kept && !options_.on_kept(std::string_view(c->out.data() + o.out_begin, o.out_len))) {
+        } else if (o.kept && !options_.on_kept(std::string_view(c->out.data() + o.out_begin, o.out_len),
+                                               std::string_view(c->bytes.data() + it.begin, it.len))) {
           stop_ = true;
         }
         break;

@@ -99,8 +99,9 @@ struct ParallelOptions {
   size_t chunk_bytes = 1u << 20;
   bool strict = false;
   std::function<std::unique_ptr<LineWorker>()> make_worker;
-  // A kept line's output, in input order. False: stop reading.
-  std::function<bool(std::string_view output)> on_kept;
+  // A kept line's output and the line itself, in input order. False: stop
+  // reading.
+  std::function<bool(std::string_view output, std::string_view line)> on_kept;
   // After every chunk read so far was applied, before a blocking read.
   std::function<void()> before_block;
   // After each chunk was applied (progress); may be empty.

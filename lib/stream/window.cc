@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <memory>
 
 #include "agg/groups.h"
@@ -12,6 +13,7 @@
 #include "expr/projection.h"
 #include "io/signals.h"
 #include "stream/grouping.h"
+#include "stream/parallel.h"
 #include "time/duration.h"
 #include "window/operator.h"
 
@@ -72,6 +74,36 @@ bool EventTime(const WindowRunOptions& o, const expr::Value& record, expr::Arena
   expr::Expression::Result r = o.time_expr->Eval(record, arena, &v, &error);
   return EventTimeOf(o, r, v, std::move(error), rfc3339, t, reason);
 }
+
+// Evaluates the time, aggregate arguments and keys of a line on a worker
+// thread (ParallelLines), in the order and with the reasons of the
+// one-thread loop below, and passes them on as: the event time (8 bytes),
+// then EncodeKeyArgs().
+class WindowWorker final : public RecordWorker {
+ public:
+  explicit WindowWorker(const WindowRunOptions& o) : o_(o), key_json_(o.keys->size()) {}
+  void Process(std::string_view line, LineOutcome* oc, std::string* out, std::string* text) override {
+    expr::Value v;
+    if (!ParseRecord(line, &v, oc, text)) return;
+    int64_t t = 0;
+    if (!EventTime(o_, v, &arena_, &rfc3339_, &t, &error_) ||
+        !EvalAggregateArgs(*o_.aggs, v, &arena_, &args_, &error_) ||
+        !EvalGroupKey(*o_.keys, v, &arena_, &canonical_, &key_json_, &error_)) {
+      return Problem(io::Problem::kEvalError, oc, text);
+    }
+    const size_t begin = out->size();
+    out->append(reinterpret_cast<const char*>(&t), sizeof t);
+    EncodeKeyArgs(canonical_, key_json_, args_, out);
+    Keep(begin, *out, oc);
+  }
+
+ private:
+  const WindowRunOptions& o_;
+  time::Rfc3339Cache rfc3339_;
+  std::string canonical_;
+  std::vector<std::string> key_json_;
+  std::vector<AggArg> args_;
+};
 
 }  // namespace
 
@@ -186,10 +218,85 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     return s;
   };
 
+  // A record's time and key found: into its window (or --late-output), then
+  // the watermark moves on. `values`: read through slots, else `args`.
+  auto place = [&](int64_t t, window::KeyId key, std::string_view line, const expr::Value* values,
+                   uint64_t records_read) {
+    const int64_t now = need_clock ? WallMs() : 0;
+    const window::States* states = op.Assign(t, now, key);
+    if (states == nullptr) {  // later than the allowed lateness
+      if (o.late_output != nullptr) o.late_output->WriteLine(line);
+      return;
+    }
+    if (op.keys_overflowed() && !overflow_reported) {
+      overflow_reported = true;
+      reporter->Error(OverflowMessage(o.max_groups));
+    }
+    if (values != nullptr) {
+      FeedAggregatesFromSlots(aggs, slot_map, values, *states, &skips);
+    } else {
+      FeedAggregates(aggs, args, *states, &skips);
+    }
+    op.Commit(now);
+    if ((records_read & 0xffff) == 0) sample();
+  };
+  // A key not found by FindString: interned by its canonical encoding (and
+  // remembered by the raw bytes `s` of its one string field, when set).
+  auto intern = [&](const std::string_view* s) {
+    window::KeyId key = op.keys().Intern(canonical, key_json);
+    if (s != nullptr) op.keys().RememberString(*s, key);
+    return key;
+  };
+
+  // With worker threads (not with --state, --trust-input, processing time
+  // or --idle-timeout, which read with one): they parse and evaluate; the
+  // records are placed here, in input order, so every window, watermark and
+  // late record is as with one thread.
+  std::unique_ptr<ParallelLines> par;
+  if (o.input.threads > 1 && !state && !o.input.trust_input && !need_clock) {
+    ParallelOptions po;
+    po.threads = o.input.threads;
+    po.max_line_bytes = o.input.max_line_bytes;
+    po.chunk_bytes = o.input.chunk_bytes;
+    po.strict = o.input.strict;
+    po.make_worker = [&o] { return std::make_unique<WindowWorker>(o); };
+    expr::Arena arena;
+    std::string_view canonical_key;
+    po.on_kept = [&](std::string_view bytes, std::string_view line) {
+      int64_t t;
+      std::memcpy(&t, bytes.data(), sizeof t);
+      size_t pos = sizeof t;
+      arena.Reset();
+      DecodeKeyArgs(bytes, &pos, aggs.size(), &canonical_key, &key_json, &args, &arena);
+      // A string key whose JSON text has no escapes is its raw bytes, quoted.
+      std::string_view raw;
+      const bool by_string = string_keyed && key_json[0].size() >= 2 && key_json[0][0] == '"' &&
+                             key_json[0].find('\\') == std::string::npos;
+      window::KeyId key = window::kNoKey;
+      if (by_string) {
+        raw = std::string_view(key_json[0]).substr(1, key_json[0].size() - 2);
+        key = op.keys().FindString(raw);
+      }
+      if (key == window::kNoKey) {
+        canonical.assign(canonical_key);
+        key = intern(by_string ? &raw : nullptr);
+      }
+      place(t, key, line, nullptr, par->records());
+      return !out->failed();
+    };
+    po.before_block = ro.before_block;
+    po.after_chunk = [&] {
+      const io::LineReader& r = par->lines();
+      progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), par->records());
+    };
+    par = std::make_unique<ParallelLines>(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
+    par->Run();
+  }
+
   time::Rfc3339Cache rfc3339;
   // A commit (Tick) comes before the next record is read: the operator then
   // holds exactly the records up to the positions it records.
-  while (!out->failed() && (checkpoints.Tick(), records.Next())) {
+  while (!par && !out->failed() && (checkpoints.Tick(), records.Next())) {
     records.ShowProgress(&progress);
     int64_t t = 0;
     const expr::Value* values = records.fast() ? records.slot_values() : nullptr;
@@ -209,11 +316,10 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
       // One string key: found by its raw bytes, without encoding it.
       const expr::Value* skey = string_keyed ? &values[slot_map.key_slot[0]] : nullptr;
       if (skey != nullptr && !skey->is_string()) skey = nullptr;
-      if (skey != nullptr) key = op.keys().FindString(skey->string());
-      if (key == window::kNoKey) {
+      std::string_view raw = skey != nullptr ? skey->string() : std::string_view();
+      if (skey == nullptr || (key = op.keys().FindString(raw)) == window::kNoKey) {
         GroupKeyFromSlots(slot_map, values, &canonical, &key_json);
-        key = op.keys().Intern(canonical, key_json);
-        if (skey != nullptr) op.keys().RememberString(skey->string(), key);
+        key = intern(skey != nullptr ? &raw : nullptr);
       }
     } else {
       // One key: a string value is looked up by its bytes as above; any
@@ -231,33 +337,20 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
           if (!records.ReportCurrent(io::Problem::kEvalError, error)) break;
           continue;
         }
-        key = op.keys().Intern(canonical, key_json);
-        if (by_string) op.keys().RememberString(skey.string(), key);
+        std::string_view raw = by_string ? skey.string() : std::string_view();
+        key = intern(by_string ? &raw : nullptr);
       }
     }
-    const int64_t now = need_clock ? WallMs() : 0;
-    const window::States* states = op.Assign(t, now, key);
-    if (states == nullptr) {  // later than the allowed lateness
-      if (o.late_output != nullptr) {
-        o.late_output->WriteLine(records.line());
-      }
-      continue;
-    }
-    if (op.keys_overflowed() && !overflow_reported) {
-      overflow_reported = true;
-      reporter->Error(OverflowMessage(o.max_groups));
-    }
-    if (values != nullptr) {
-      FeedAggregatesFromSlots(aggs, slot_map, values, *states, &skips);
-    } else {
-      FeedAggregates(aggs, args, *states, &skips);
-    }
-    op.Commit(now);
-    if ((records.records() & 0xffff) == 0) sample();
+    place(t, key, records.line(), values, records.records());
   }
 
-  const io::LineReader& lines = records.lines();
-  records.FinishProgress(&progress);
+  const io::LineReader& lines = par ? par->lines() : records.lines();
+  const uint64_t records_in = par ? par->records() : records.records();
+  if (par) {
+    progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records_in);
+  } else {
+    records.FinishProgress(&progress);
+  }
   window::OperatorStats before_flush = sample();
   // End of input, or interrupted: every open window fires (unless the reader
   // of our output is gone, or a --state keeps them for the next run).
@@ -273,8 +366,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
         o.late_output != nullptr ? "; written to " + o.late_output_name : " (keep them with --late-output FILE)"));
   }
   reporter->Finish();
-  result.source_errors = records.source_errors();
-  result.status = out->failed() ? out->status() : records.status();
+  result.source_errors = par ? par->source_errors() : records.source_errors();
+  result.status = out->failed() ? out->status() : par ? par->status() : records.status();
   if (result.status.ok() && o.late_output != nullptr && o.late_output->failed() &&
       o.late_output->status().code() == Status::Code::kIoError) {
     result.status =
@@ -303,7 +396,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     extra += SkipsJson(aggs, skips);
     if (state) extra += fmt::format(",\"late_dropped_total\":{}", s.late_dropped_total);
     extra += StateStatsJson(state.get());
-    stats.records_in = records.records();
+    stats.records_in = records_in;
     stats.records_out = s.results;
     stats.bytes_in = lines.bytes_read();
     stats.boms_skipped = lines.boms_skipped();

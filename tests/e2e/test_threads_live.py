@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Differential tests of stream-filter --threads (issue 14): at 1, 2 and 4
+"""Differential tests of --threads in stream-filter, stream-agg and
+stream-window (issue 14): at 1, 2 and 4
 threads, and with chunks small enough that every boundary case happens,
 standard output, standard error (diagnostics, --stats counts) and the exit
 status are identical. Also: a live pipe is not held back waiting for a full
@@ -23,6 +24,7 @@ from livetest import BIN_DIR, ProcessTest, run_main
 
 FILTER = os.path.join(BIN_DIR, "stream-filter")
 AGG = os.path.join(BIN_DIR, "stream-agg")
+WINDOW = os.path.join(BIN_DIR, "stream-window")
 THREADS = (1, 2, 4)
 CHUNKS = (64, 1000, 1 << 20)
 # --stats members that depend on time, not on what was read.
@@ -50,6 +52,37 @@ def mixed_lines(rng, n):
             out.append(b'[%d, "not an object"]' % i)  # .status on an array: an evaluation error
         else:
             out.append(json.dumps({"i": i, "status": 500, "pad": "x" * rng.randrange(200, 3000)}).encode())
+    return b"\n".join(out) + b"\n"
+
+
+def timed_lines(rng, n):
+    """Access-log-like records in event-time order with disorder, records
+    later than any lateness, bad or missing times, and the lines of
+    mixed_lines between them."""
+    out = []
+    t = 1_700_000_000
+    other = mixed_lines(rng, n // 10).splitlines()
+    for i in range(n):
+        t += rng.choice((0, 1, 1, 2, 5))
+        k = rng.randrange(100)
+        ts = t - rng.randrange(0, 900) if k < 4 else t - rng.randrange(0, 4) if k < 30 else t
+        rec = {"ts": ts, "host": "h%d" % rng.randrange(6), "lat": rng.randrange(1, 5000) / 7,
+               "user": "u%d" % rng.randrange(300)}
+        if k == 4:
+            rec["ts"] = "yesterday"
+        elif k == 5:
+            del rec["ts"]
+        elif k == 6:
+            rec["ts"] = "2023-11-14T22:13:%02dZ" % rng.randrange(60)
+        elif k == 7:
+            rec["host"] = {"nested": [1, "a\"b"]}
+        elif k == 8:
+            rec["host"] = 'quo"te'
+        elif k == 9:
+            rec["lat"] = "slow"
+        out.append(json.dumps(rec).encode())
+        if k == 10:
+            out.append(other[rng.randrange(len(other))])
     return b"\n".join(out) + b"\n"
 
 
@@ -127,6 +160,61 @@ class Differential(ProcessTest):
         code, out, err = self.run_all(["--strict", "-i", path, "count"], program=AGG)
         self.assertEqual(code, 3)
 
+    def test_stream_window_every_kind_lateness_and_late_output(self):
+        # Times, keys and arguments are evaluated by the workers; windows are
+        # assigned in input order: results, watermark, late records (and
+        # the --late-output file), diagnostics and --stats are the same.
+        path = self.path("timed.json")
+        with open(path, "wb") as f:
+            f.write(timed_lines(random.Random(31), 6000))
+        aggs = ["count", "avg(.lat)", "p99(.lat)", "approx_distinct(.user)", "first(.user)", "last(.lat)", "sum(.lat)"]
+        delay = ["--max-delay", "5s"]
+        kinds = [["--tumbling", "1m"] + delay, ["--tumbling", "5m", "--emit", "changes", "--every", "1m"] + delay,
+                 ["--sliding", "10m", "--slide", "1m", "--allowed-lateness", "2m"] + delay,
+                 ["--session", "20s", "--allowed-lateness", "30s"] + delay, ["--count", "50"]]
+        for kind in kinds:
+            code, out, err = self.run_window(kind + ["--time", ".ts", "--by", ".host", "-i", path] + aggs,
+                                             late=kind[0] != "--count")
+            self.assertEqual(code, 1, kind)  # bad lines and times were reported
+            self.assertGreater(len(out.splitlines()), 10, kind)
+            stats = json.loads(err[-1])
+            self.assertGreater(stats["eval_errors"], 50, kind)
+            if kind[0] in ("--tumbling", "--sliding"):
+                self.assertGreater(stats["late_dropped"], 10, kind)
+        # Without keys, with two keys, and --strict.
+        self.run_window(["--tumbling", "30s", "--time", ".ts", "-i", path, "count"])
+        self.run_window(["--tumbling", "30s", "--time", ".ts", "--by", ".host", "--by", ".user", "-i", path,
+                         "count"])
+        code, _, _ = self.run_window(["--strict", "--tumbling", "30s", "--time", ".ts", "-i", path, "count"])
+        self.assertEqual(code, 3)
+
+    def run_window(self, args, late=False):
+        """run_all for stream-window; with `late`, each run writes
+        --late-output late.json in a directory of its own, and the files'
+        contents must agree too."""
+        results = {}
+        for t in THREADS:
+            for c in CHUNKS:
+                cwd = self.path("run-%d-%d" % (t, c))
+                os.makedirs(cwd, exist_ok=True)
+                extra = ["--late-output", "late.json"] if late else []
+                r = subprocess.run([WINDOW, "--threads", str(t), "--chunk-bytes", str(c), "--stats"] + extra + args,
+                                   capture_output=True, timeout=60, stdin=subprocess.DEVNULL, cwd=cwd)
+                written = b""
+                if late:
+                    with open(os.path.join(cwd, "late.json"), "rb") as f:
+                        written = f.read()
+                results[(t, c)] = (r.returncode, r.stdout, normalised(r.stderr), written)
+        base = results[(1, CHUNKS[-1])]
+        for key, got in results.items():
+            self.assertEqual(got[0], base[0], "exit status at threads, chunk = %s" % (key,))
+            self.assertEqual(got[1], base[1], "stdout at threads, chunk = %s" % (key,))
+            self.assertEqual(got[2], base[2], "stderr at threads, chunk = %s" % (key,))
+            self.assertEqual(got[3], base[3], "--late-output at threads, chunk = %s" % (key,))
+        if late:
+            self.assertGreater(len(base[3].splitlines()), 0, "no late record was written: %s" % args)
+        return base[:3]
+
     def test_strict_stops_at_the_first_bad_line_in_input_order(self):
         data = mixed_lines(random.Random(3), 2000)
         path = self.path("mixed.json")
@@ -199,6 +287,21 @@ class Live(ProcessTest):
             line = read_line(p.stdout, timeout=10)
             self.assertEqual(json.loads(line)["i"], i)
         p.stdin.close()
+        self.assertEqual(self.wait_exit(p, 10), 0)
+
+    def test_a_window_fires_when_its_last_record_arrives_and_input_pauses(self):
+        # stream-window with workers: the record that moves the watermark
+        # past a window's end fires it at once, although no chunk is full.
+        p = self.spawn([WINDOW, "--threads", "2", "--tumbling", "1m", "--time", ".ts", "count"],
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for minute in range(3):
+            p.stdin.write(b'{"ts":%d}\n{"ts":%d}\n' % (1_700_000_000 + 60 * minute, 1_700_000_010 + 60 * minute))
+            p.stdin.flush()
+            if minute > 0:
+                line = json.loads(read_line(p.stdout, timeout=10))
+                self.assertEqual((line["count"], line["mark"]), (2, "final"))
+        p.stdin.close()
+        self.assertEqual(json.loads(read_line(p.stdout, timeout=10))["count"], 2)  # end of input fires the last
         self.assertEqual(self.wait_exit(p, 10), 0)
 
     def test_limit_reached_while_input_pauses_ends_the_program(self):
