@@ -54,14 +54,16 @@ std::vector<const Group*> GroupTable::Ordered() const {
 }
 
 size_t GroupTable::MemoryBytes() const {
-  size_t bytes = index_.capacity() * (sizeof(std::string) + sizeof(size_t) + 1);
+  // By the number of entries (base/raw_hash.h): a sum over groups, the same
+  // whether the groups are in one table or spread over several (--threads).
+  size_t bytes = HashSlots(index_.size()) * (sizeof(std::string) + sizeof(size_t) + 1);
   auto add = [&](const Group& g) {
     bytes += sizeof(Group) + sizeof(std::unique_ptr<Group>) + g.states.capacity() * sizeof(void*);
     for (const std::string& k : g.key_json) bytes += sizeof(std::string) + (k.size() > 15 ? k.capacity() : 0);
     for (const auto& s : g.states) bytes += s->MemoryBytes();
   };
   for (const auto& [key, i] : index_) bytes += key.size() > 15 ? key.capacity() : 0;
-  bytes += string_index_.capacity() * (sizeof(std::string) + sizeof(Group*) + 1) + sizeof(string_cache_);
+  bytes += HashSlots(string_index_.size()) * (sizeof(std::string) + sizeof(Group*) + 1) + sizeof(string_cache_);
   for (const auto& [key, g] : string_index_) bytes += key.size() > 15 ? key.capacity() : 0;
   for (const auto& g : groups_) add(*g);
   if (overflow_) add(*overflow_);

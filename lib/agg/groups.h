@@ -62,6 +62,8 @@ class GroupTable {
   uint64_t overflow_keys() const { return overflow_keys_; }
   // Approximate bytes held by keys, states and the index.
   size_t MemoryBytes() const;
+  // The part of MemoryBytes() an empty table holds (its string cache).
+  size_t FixedBytes() const { return sizeof(string_cache_); }
   void Clear();
 
   // For --state (docs/run-state.md): Save() appends one line of JSON per

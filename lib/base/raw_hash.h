@@ -17,6 +17,14 @@
 
 namespace govstream {
 
+// The slots a hash table holds for `entries`, as memory_bytes counts them:
+// at a load of 1/2, near the low end of what absl keeps (7/16 to 7/8), so
+// an upper estimate. From the size, not the capacity: after erasures absl's
+// capacity depends on where tombstones fell, so on the per-process hash
+// seed, and the figure would differ from run to run. Linear, so that groups
+// spread over several tables (--threads) count as in one.
+inline size_t HashSlots(size_t entries) { return 2 * entries; }
+
 // One multiply-fold step: mixes v into h.
 inline uint64_t RawHashMix(uint64_t h, uint64_t v) {
   const unsigned __int128 m = static_cast<unsigned __int128>(h ^ v) * 0x9e3779b97f4a7c15u;

@@ -103,10 +103,13 @@ const ProgramSpec& StreamAggSpec() {
         {.long_name = "list", .kind = ValueKind::kFlag, .help = "List the aggregate functions and exit"},
     };
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
-    AddThreadOptions(&s, "The workers parse, validate and evaluate the keys and aggregate arguments; the "
-                         "records are fed to the groups in input order, so the results (sketches "
-                         "included), every diagnostic, the --stats counts and the exit status are those of "
-                         "--threads 1. --state, --trust-input and --interval read with one thread.");
+    AddThreadOptions(&s, "The workers parse, validate and evaluate the keys and aggregate arguments. With "
+                         "--by (and without --max-groups) the groups are then split by key over N feeder "
+                         "threads, each feeding its groups their records in input order; otherwise one "
+                         "thread feeds them. Either way every group sees its records in input order, so "
+                         "the results (sketches and floating-point sums included), the group order, every "
+                         "diagnostic, the --stats counts and the exit status are those of --threads 1. "
+                         "--state, --trust-input and --interval read with one thread.");
     static const std::string kFunctions = AggregateFunctionsText("");
     s.sections = {{"AGGREGATE FUNCTIONS", kFunctions}};
     s.exit_codes = CommonExitCodes();

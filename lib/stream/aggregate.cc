@@ -12,6 +12,7 @@
 #include "io/signals.h"
 #include "stream/grouping.h"
 #include "stream/parallel.h"
+#include "stream/shards.h"
 #include "stream/records.h"
 
 namespace govstream::stream {
@@ -22,13 +23,12 @@ class Emitter {
  public:
   Emitter(const AggregateOptions& o, io::OutputWriter* out) : o_(o), out_(out) {}
 
-  uint64_t Emit(const agg::GroupTable& table) {
+  uint64_t Emit(const std::vector<const agg::Group*>& groups) {
     struct Row {
       std::string json;
       std::string sort_json;
     };
     std::vector<Row> rows;
-    std::vector<const agg::Group*> groups = table.Ordered();
     rows.reserve(groups.size());
     size_t sort_index = SIZE_MAX;
     const auto& keys = *o_.keys;
@@ -139,15 +139,23 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
 
   uint64_t snapshots = 0;
   std::vector<std::string> no_key;
+  // With worker threads and --by (without --max-groups), the groups are
+  // fed on feeder threads, by key (stream/shards.h).
+  std::unique_ptr<ShardedGroups> shards;
   auto emit = [&] {
-    // Without --by there is one group, reported even when empty ({"count":0}).
-    if (keys.empty() && table.size() == 0) table.Find("[]", no_key);
-    records_out += emitter.Emit(table);
+    if (shards) {
+      shards->Sync();
+      records_out += emitter.Emit(shards->Ordered());
+    } else {
+      // Without --by there is one group, reported even when empty ({"count":0}).
+      if (keys.empty() && table.size() == 0) table.Find("[]", no_key);
+      records_out += emitter.Emit(table.Ordered());
+    }
     ++snapshots;
   };
   auto snapshot = [&] {
     emit();
-    if (o.reset) table.Clear();
+    if (o.reset) shards ? shards->Clear() : table.Clear();
     since_snapshot = 0;
   };
   auto maybe_tick = [&] {
@@ -225,8 +233,17 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     po.chunk_bytes = o.input.chunk_bytes;
     po.strict = o.input.strict;
     po.make_worker = [&o] { return std::make_unique<AggWorker>(o); };
+    if (!keys.empty() && o.max_groups == 0) {
+      shards = std::make_unique<ShardedGroups>(o.input.threads, o.aggs, keys.size());
+    }
     expr::Arena arena;
     po.on_kept = [&](std::string_view bytes, std::string_view) {
+      if (shards) {
+        shards->Add(bytes);
+        ++since_snapshot;
+        if (o.every != 0 && since_snapshot >= o.every) snapshot();
+        return !out->failed();
+      }
       size_t pos = 0;
       std::string_view canonical_key;
       arena.Reset();
@@ -284,8 +301,13 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
   out->Flush();
   reporter->Finish();
-  std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{}", table.size(),
-                                  table.MemoryBytes(), table.overflow_keys());
+  if (shards) {
+    shards->Sync();
+    shards->AddSkips(&skips);
+  }
+  std::string extra = fmt::format(",\"groups\":{},\"memory_bytes\":{},\"overflow_keys\":{}",
+                                  shards ? shards->size() : table.size(),
+                                  shards ? shards->MemoryBytes() : table.MemoryBytes(), table.overflow_keys());
   result.source_errors = par ? par->source_errors() : records.source_errors();
   result.status = out->failed() ? out->status() : par ? par->status() : records.status();
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();

@@ -11,6 +11,12 @@
 // Output order: groups in first-seen order (the overflow group last), or by
 // `sort_field`; then at most `top` groups.
 //
+// With input.threads > 1 (not with --state, --trust-input or --interval),
+// worker threads parse and evaluate (stream/parallel.h); with --by and no
+// group limit the groups are fed on feeder threads by key
+// (stream/shards.h), else on the calling thread. Each group is fed its
+// records in input order either way: the output is that of one thread.
+//
 // With input.resume (--state), the groups and their states are loaded from
 // the state file, only new input is read, and the table is committed with
 // the input positions (stream/resume.h). The end of the run is a snapshot:

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "agg/codec.h"
+#include "base/raw_hash.h"
 #include "window/assigner.h"
 
 namespace govstream::window {
@@ -75,7 +76,7 @@ class CountAssigner final : public Assigner {
   size_t open_windows() const override { return open_.size(); }
   size_t buckets() const override { return open_.size(); }
   size_t MemoryBytes() const override {
-    size_t bytes = sizeof(*this) + open_.capacity() * (sizeof(KeyId) + sizeof(void*) + 1);
+    size_t bytes = sizeof(*this) + HashSlots(open_.size()) * (sizeof(KeyId) + sizeof(void*) + 1);
     for (const auto& [k, w] : open_) bytes += sizeof(CountWindow) + StatesMemoryBytes(w->states);
     return bytes;
   }

@@ -127,9 +127,10 @@ void KeyTable::Forget(KeyId id) {
 }
 
 size_t KeyTable::MemoryBytes() const {
-  size_t bytes = index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1) +
+  size_t bytes = HashSlots(index_.size()) * (sizeof(std::string) + sizeof(KeyId) + 1) +
                  entries_.capacity() * sizeof(KeyEntry) + free_.capacity() * sizeof(KeyId) +
-                 string_index_.capacity() * (sizeof(std::string) + sizeof(KeyId) + 1) + sizeof(string_cache_);
+                 HashSlots(string_index_.size()) * (sizeof(std::string) + sizeof(KeyId) + 1) +
+                 sizeof(string_cache_);
   for (const auto& [k, id] : index_) {
     bytes += 2 * (k.size() > 15 ? k.capacity() : 0);  // the index key and the entry's copy
     const KeyEntry& e = entries_[id];

@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "agg/codec.h"
+#include "base/raw_hash.h"
 
 namespace govstream::window {
 
@@ -313,10 +314,10 @@ size_t PaneAssigner::MemoryBytes() const {
   size_t bytes = sizeof(*this);
   for (const auto& [ps, pane] : panes_) {
     bytes += sizeof(Pane) + 4 * sizeof(void*) + pane.buckets.capacity() * sizeof(void*) +
-             pane.index.capacity() * (sizeof(KeyId) + sizeof(void*) + 1);
+             HashSlots(pane.index.size()) * (sizeof(KeyId) + sizeof(void*) + 1);
     for (const auto& b : pane.buckets) bytes += sizeof(PaneBucket) + StatesMemoryBytes(b->states);
   }
-  bytes += stacks_.capacity() * (sizeof(KeyId) + sizeof(Stacks) + 1);
+  bytes += HashSlots(stacks_.size()) * (sizeof(KeyId) + sizeof(Stacks) + 1);
   for (const auto& [key, st] : stacks_) {
     bytes += st.back.capacity() * sizeof(st.back[0]) + StatesMemoryBytes(st.back_agg) +
              st.front.capacity() * sizeof(Stacks::Entry);

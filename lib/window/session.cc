@@ -10,6 +10,7 @@
 #include <set>
 
 #include "agg/codec.h"
+#include "base/raw_hash.h"
 #include "window/assigner.h"
 
 namespace govstream::window {
@@ -116,7 +117,8 @@ class SessionAssigner final : public Assigner {
   size_t open_windows() const override { return count_; }
   size_t buckets() const override { return count_; }
   size_t MemoryBytes() const override {
-    size_t bytes = sizeof(*this) + by_key_.capacity() * (sizeof(KeyId) + sizeof(std::vector<void*>) + 1) +
+    size_t bytes = sizeof(*this) +
+                   HashSlots(by_key_.size()) * (sizeof(KeyId) + sizeof(std::vector<void*>) + 1) +
                    (open_.size() + fired_.size()) * 48;
     for (const auto& [k, list] : by_key_) {
       bytes += list.capacity() * sizeof(void*);
