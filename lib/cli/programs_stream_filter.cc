@@ -75,8 +75,8 @@ const ProgramSpec& StreamFilterSpec() {
     AddThreadOptions(&s, "Lines are read in order, parsed, validated and evaluated by the workers in chunks, "
                          "and written in input order: the output, every diagnostic (with its file and line), "
                          "the --stats counts and the exit status are those of --threads 1. A chunk is handed "
-                         "on as soon as input pauses, so a live pipeline is not delayed. --state and "
-                         "--trust-input read with one thread.");
+                         "on as soon as input pauses, so a live pipeline is not delayed. With --trust-input the "
+                         "workers also do its prefilter and On-Demand reads. --state reads with one thread.");
     s.exit_codes = CommonExitCodes();
     AddStateOptions(&s);
     s.examples = {

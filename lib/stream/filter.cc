@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 
@@ -18,15 +19,36 @@ namespace {
 
 // One worker thread's part of stream-filter: what RunFilter's loop does
 // with a record, minus the effects (ParallelLines applies those in order).
+//
+// With --trust-input (`projection` set), as RecordReader reads such a line:
+// a line without the predicate's literal (and without a backslash) is
+// skipped unparsed; else the predicate runs on the fields On-Demand read,
+// and only a kept record is fully parsed and validated.
 class FilterWorker final : public RecordWorker {
  public:
-  explicit FilterWorker(const FilterOptions& o) : o_(o) {}
+  FilterWorker(const FilterOptions& o, const expr::Projection* projection) : o_(o), projection_(projection) {
+    if (projection_ != nullptr && !o.invert) prefilter_ = o.predicate->required_literal();
+  }
   void Process(std::string_view line, LineOutcome* oc, std::string* out, std::string* text) override {
     expr::Value v;
-    if (!ParseRecord(line, &v, oc, text)) return;
+    bool projected = false;
+    if (projection_ != nullptr) {
+      if (!prefilter_.empty() && line.find(prefilter_) == std::string_view::npos &&
+          std::memchr(line.data(), '\\', line.size()) == nullptr) {
+        return;  // cannot match: not parsed, not counted
+      }
+      arena_.Reset();
+      projected = projection_->Extract(&ondemand_, line, &arena_, &v);
+      oc->record = projected;
+    }
+    if (!projected && !ParseRecord(line, &v, oc, text)) return;
     expr::Expression::Result r = o_.predicate->Test(v, &arena_, &error_);
     if (r == expr::Expression::Result::kError) return Problem(io::Problem::kEvalError, oc, text);
     if ((r == expr::Expression::Result::kValue) == o_.invert) return;
+    if (projected && !parser_.Parse(line, &arena_, &v, &error_)) {  // a kept record is always validated
+      oc->record = false;
+      return Problem(io::Problem::kInvalidJson, oc, text);
+    }
     const size_t begin = out->size();
     if (o_.map != nullptr) {
       expr::Value m;
@@ -46,6 +68,9 @@ class FilterWorker final : public RecordWorker {
 
  private:
   const FilterOptions& o_;
+  const expr::Projection* projection_;
+  std::string prefilter_;
+  simdjson::ondemand::parser ondemand_;
 };
 
 FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
@@ -58,7 +83,9 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
   po.max_line_bytes = o.input.max_line_bytes;
   po.chunk_bytes = o.input.chunk_bytes;
   po.strict = o.input.strict;
-  po.make_worker = [&o] { return std::make_unique<FilterWorker>(o); };
+  std::unique_ptr<expr::Projection> projection;
+  if (o.input.trust_input) projection = expr::Projection::Analyze(*o.predicate);
+  po.make_worker = [&o, &projection] { return std::make_unique<FilterWorker>(o, projection.get()); };
   po.on_kept = [&](std::string_view bytes, std::string_view) {
     ++result.kept;
     out->Write(bytes);
@@ -97,7 +124,7 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
 }  // namespace
 
 FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
-  if (o.input.threads > 1 && !o.input.trust_input && o.input.resume.path.empty()) {
+  if (o.input.threads > 1 && o.input.resume.path.empty()) {
     return RunFilterParallel(o, out, reporter);
   }
   FilterResult result;

@@ -135,6 +135,12 @@ class Differential(ProcessTest):
         self.assertGreater(stats["eval_errors"], 50)
         # With --map and with -c as well.
         self.run_all(["--map", "{i, s: (.status + 1)}", ".status >= 500", path])
+        # --trust-input: the prefilter, the fields read On-Demand, and kept
+        # records validated -- in the workers, with the same outcome.
+        for args in (["--trust-input", ".status >= 500"], ["--trust-input", ".host == \"h1\""],
+                     ["--trust-input", "--map", "{i, h: .host}", ".status >= 500"]):
+            code, out, err = self.run_all(args + [path])
+            self.assertGreater(len(out.splitlines()), 100, args)
         code, out, _ = self.run_all(["-c", ".host == \"h1\"", path])
         self.assertEqual(int(out), sum(1 for x in data.splitlines()
                                        if x.startswith(b'{"i"') and b'"host": "h1"' in x))
