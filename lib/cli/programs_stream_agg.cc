@@ -109,7 +109,8 @@ const ProgramSpec& StreamAggSpec() {
                          "thread feeds them. Either way every group sees its records in input order, so "
                          "the results (sketches and floating-point sums included), the group order, every "
                          "diagnostic, the --stats counts and the exit status are those of --threads 1. "
-                         "--state, --trust-input and --interval read with one thread.");
+                         "--interval snapshots merge the groups of every thread; --state and --trust-input "
+                         "read with one thread.");
     static const std::string kFunctions = AggregateFunctionsText("");
     s.sections = {{"AGGREGATE FUNCTIONS", kFunctions}};
     s.exit_codes = CommonExitCodes();

@@ -222,11 +222,11 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   };
 
   std::vector<AggArg> args;  // the aggregates' arguments of the current record
-  // With worker threads (not with --state, --trust-input or --interval,
-  // which read with one): they parse and evaluate; the records are fed here,
+  // With worker threads (not with --state or --trust-input, which read
+  // with one): they parse and evaluate; the records are fed here,
   // in input order, so every state, group and snapshot is as with one thread.
   std::unique_ptr<ParallelLines> par;
-  if (o.input.threads > 1 && !state && !o.input.trust_input && o.interval_ms == 0) {
+  if (o.input.threads > 1 && !state && !o.input.trust_input) {
     ParallelOptions po;
     po.threads = o.input.threads;
     po.max_line_bytes = o.input.max_line_bytes;
@@ -237,23 +237,25 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
       shards = std::make_unique<ShardedGroups>(o.input.threads, o.aggs, keys.size());
     }
     expr::Arena arena;
+    uint64_t fed = 0;
     po.on_kept = [&](std::string_view bytes, std::string_view) {
       if (shards) {
         shards->Add(bytes);
-        ++since_snapshot;
-        if (o.every != 0 && since_snapshot >= o.every) snapshot();
-        return !out->failed();
+      } else {
+        size_t pos = 0;
+        std::string_view canonical_key;
+        arena.Reset();
+        DecodeKeyArgs(bytes, &pos, aggs.size(), &canonical_key, &key_json, &args, &arena);
+        FeedAggregates(aggs, args, find(canonical_key)->states, &skips);
       }
-      size_t pos = 0;
-      std::string_view canonical_key;
-      arena.Reset();
-      DecodeKeyArgs(bytes, &pos, aggs.size(), &canonical_key, &key_json, &args, &arena);
-      FeedAggregates(aggs, args, find(canonical_key)->states, &skips);
       ++since_snapshot;
       if (o.every != 0 && since_snapshot >= o.every) snapshot();
+      if (o.interval_ms > 0 && (++fed & 63) == 0) maybe_tick();
       return !out->failed();
     };
     po.before_block = [out] { out->Flush(); };
+    po.idle_tick_ms = ro.idle_tick_ms;
+    po.on_idle_tick = ro.on_idle_tick;
     par = std::make_unique<ParallelLines>(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
     par->Run();
   }

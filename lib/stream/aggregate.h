@@ -11,7 +11,7 @@
 // Output order: groups in first-seen order (the overflow group last), or by
 // `sort_field`; then at most `top` groups.
 //
-// With input.threads > 1 (not with --state, --trust-input or --interval),
+// With input.threads > 1 (not with --state or --trust-input),
 // worker threads parse and evaluate (stream/parallel.h); with --by and no
 // group limit the groups are fed on feeder threads by key
 // (stream/shards.h), else on the calling thread. Each group is fed its

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -128,8 +129,17 @@ ParallelLines::ParallelLines(std::vector<io::LineReader::Source> sources, Parall
                                                           },
                                                           // A stop found while applying (-n reached) ends
                                                           // the wait for more input, as with one thread.
-                                                          .idle_tick_ms = 50,
-                                                          .on_idle_tick = [this] { return !stop_; }}),
+                                                          .idle_tick_ms = options_.idle_tick_ms > 0
+                                                                              ? std::min<int64_t>(options_.idle_tick_ms, 50)
+                                                                              : 50,
+                                                          .on_idle_tick =
+                                                              [this] {
+                                                                if (!stop_ && options_.on_idle_tick &&
+                                                                    !options_.on_idle_tick()) {
+                                                                  stop_ = true;
+                                                                }
+                                                                return !stop_;
+                                                              }}),
       pool_(std::make_unique<Pool>(std::max(1, options_.threads), options_.make_worker)),
       filling_(std::make_unique<Chunk>()) {}
 

@@ -106,6 +106,10 @@ struct ParallelOptions {
   std::function<void()> before_block;
   // After each chunk was applied (progress); may be empty.
   std::function<void()> after_chunk;
+  // While input is idle (everything read was applied), about every
+  // idle_tick_ms (at most 50); may be empty. False: stop reading.
+  int64_t idle_tick_ms = 0;
+  std::function<bool()> on_idle_tick;
 };
 
 class ParallelLines {

@@ -310,6 +310,28 @@ class Live(ProcessTest):
         self.assertEqual(json.loads(read_line(p.stdout, timeout=10))["count"], 2)  # end of input fires the last
         self.assertEqual(self.wait_exit(p, 10), 0)
 
+    def test_interval_snapshots_merge_every_threads_groups(self):
+        # stream-agg --interval with workers and groups split by key: each
+        # snapshot, also one taken while input is idle, holds every record
+        # read before it, once (--reset: the periods add up to the input).
+        p = self.spawn([AGG, "--threads", "4", "--interval", "300ms", "--reset", "--by", ".host", "count"],
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for burst in range(3):
+            sent = {}
+            for i in range(500):
+                host = "h%d" % ((i * 7 + burst) % 11)
+                sent[host] = sent.get(host, 0) + 1
+                p.stdin.write(b'{"host":"%s"}\n' % host.encode())
+            p.stdin.flush()
+            # Input stays open and idle: the period's snapshot comes anyway.
+            got = {}
+            while sum(got.values()) < 500:
+                row = json.loads(read_line(p.stdout, timeout=10))
+                got[row["host"]] = got.get(row["host"], 0) + row["count"]
+            self.assertEqual(got, sent, "burst %d" % burst)
+        p.stdin.close()
+        self.assertEqual(self.wait_exit(p, 10), 0)
+
     def test_limit_reached_while_input_pauses_ends_the_program(self):
         # -n 1 on a live pipe: the program exits after the first match,
         # without waiting for another line (or the end of input).
