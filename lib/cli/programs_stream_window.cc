@@ -217,8 +217,8 @@ const ProgramSpec& StreamWindowSpec() {
     AddThreadOptions(&s, "The workers parse, validate and evaluate the time, keys and aggregate arguments; "
                          "the records are assigned to windows in input order, so the results, the "
                          "watermark, late records, every diagnostic, the --stats counts and the exit "
-                         "status are those of --threads 1. --state, --trust-input, processing time (no "
-                         "--time) and --idle-timeout read with one thread.");
+                         "status are those of --threads 1 (in processing time a record's time is the wall "
+                         "clock when it is assigned). --state and --trust-input read with one thread.");
     s.exit_codes = CommonExitCodes();
     for (ExitCodeSpec& e : s.exit_codes) {
       if (e.code == kExitSkipped) {

@@ -86,7 +86,7 @@ class WindowWorker final : public RecordWorker {
     expr::Value v;
     if (!ParseRecord(line, &v, oc, text)) return;
     int64_t t = 0;
-    if (!EventTime(o_, v, &arena_, &rfc3339_, &t, &error_) ||
+    if ((o_.time_expr != nullptr && !EventTime(o_, v, &arena_, &rfc3339_, &t, &error_)) ||
         !EvalAggregateArgs(*o_.aggs, v, &arena_, &args_, &error_) ||
         !EvalGroupKey(*o_.keys, v, &arena_, &canonical_, &key_json_, &error_)) {
       return Problem(io::Problem::kEvalError, oc, text);
@@ -248,12 +248,13 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     return key;
   };
 
-  // With worker threads (not with --state, --trust-input, processing time
-  // or --idle-timeout, which read with one): they parse and evaluate; the
-  // records are placed here, in input order, so every window, watermark and
-  // late record is as with one thread.
+  // With worker threads (not with --state or --trust-input, which read
+  // with one): they parse and evaluate; the records are placed here, in
+  // input order, so every window, watermark and late record is as with one
+  // thread. (In processing time a record's time is the wall clock when it
+  // is placed.)
   std::unique_ptr<ParallelLines> par;
-  if (o.input.threads > 1 && !state && !o.input.trust_input && !need_clock) {
+  if (o.input.threads > 1 && !state && !o.input.trust_input) {
     ParallelOptions po;
     po.threads = o.input.threads;
     po.max_line_bytes = o.input.max_line_bytes;
@@ -285,6 +286,8 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
       return !out->failed();
     };
     po.before_block = ro.before_block;
+    po.idle_tick_ms = ro.idle_tick_ms;
+    po.on_idle_tick = ro.on_idle_tick;
     po.after_chunk = [&] {
       const io::LineReader& r = par->lines();
       progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), par->records());

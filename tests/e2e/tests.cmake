@@ -16,7 +16,8 @@ set_tests_properties(e2e_cases PROPERTIES
   TIMEOUT 300
   LABELS "e2e")
 
-#   e2e_cases_threads_N  the same cases with stream-filter --threads N (1, 4):
+#   e2e_cases_threads_N  the same cases with stream-filter, stream-agg and
+#              stream-window --threads N (1, 4):
 #              output, diagnostics and status identical at every thread count
 #              (the default, one thread per CPU, is what e2e_cases runs)
 foreach(n 1 4)
@@ -65,10 +66,12 @@ foreach(t agg window)
     LABELS "e2e")
 endforeach()
 
-#   e2e_threads  stream-filter --threads, tests/e2e/test_threads_live.py: at 1, 2
-#                and 4 threads and tiny chunks, identical stdout, stderr and
-#                status over bad lines at chunk boundaries, long lines, many
-#                files, stdin, -n, --strict; a live pipe is not held back; | head
+#   e2e_threads  --threads of stream-filter, stream-agg and stream-window,
+#                tests/e2e/test_threads_live.py: at 1, 2 and 4 threads and tiny
+#                chunks, identical stdout, stderr and status over bad lines at
+#                chunk boundaries, long lines, many files, stdin, -n, --strict,
+#                every aggregate and window kind, late records; a live pipe is
+#                not held back; --interval snapshots; | head
 add_test(NAME e2e_threads
          COMMAND /usr/bin/env GOVSTREAM_BIN=${CMAKE_BINARY_DIR}/bin
                  python3 ${GOVSTREAM_E2E_DIR}/test_threads_live.py -v)
