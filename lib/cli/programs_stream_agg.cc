@@ -105,12 +105,12 @@ const ProgramSpec& StreamAggSpec() {
     for (auto& o : CommonInputOptions()) s.options.push_back(o);
     AddThreadOptions(&s, "The workers parse, validate and evaluate the keys and aggregate arguments. With "
                          "--by (and without --max-groups) the groups are then split by key over N feeder "
-                         "threads, each feeding its groups their records in input order; otherwise one "
-                         "thread feeds them. Either way every group sees its records in input order, so "
+                         "threads, each feeding its groups their records in input order; otherwise (and "
+                         "with --state) one thread feeds them. Either way every group sees its records in input order, so "
                          "the results (sketches and floating-point sums included), the group order, every "
                          "diagnostic, the --stats counts and the exit status are those of --threads 1. "
-                         "--interval snapshots merge the groups of every thread; --state and --trust-input "
-                         "read with one thread.");
+                         "--interval snapshots merge the groups of every thread; a --state commit falls "
+                         "between chunks. --trust-input reads with one thread.");
     static const std::string kFunctions = AggregateFunctionsText("");
     s.sections = {{"AGGREGATE FUNCTIONS", kFunctions}};
     s.exit_codes = CommonExitCodes();

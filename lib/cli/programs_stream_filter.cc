@@ -76,7 +76,9 @@ const ProgramSpec& StreamFilterSpec() {
                          "and written in input order: the output, every diagnostic (with its file and line), "
                          "the --stats counts and the exit status are those of --threads 1. A chunk is handed "
                          "on as soon as input pauses, so a live pipeline is not delayed. With --trust-input the "
-                         "workers also do its prefilter and On-Demand reads. --state reads with one thread.");
+                         "workers also do its prefilter and On-Demand reads. With --state, a commit falls "
+                         "between chunks and records the lines applied; -n with --state reads with one "
+                         "thread.");
     s.exit_codes = CommonExitCodes();
     AddStateOptions(&s);
     s.examples = {

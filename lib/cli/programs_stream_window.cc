@@ -218,7 +218,8 @@ const ProgramSpec& StreamWindowSpec() {
                          "the records are assigned to windows in input order, so the results, the "
                          "watermark, late records, every diagnostic, the --stats counts and the exit "
                          "status are those of --threads 1 (in processing time a record's time is the wall "
-                         "clock when it is assigned). --state and --trust-input read with one thread.");
+                         "clock when it is assigned). A --state commit falls between chunks. --trust-input "
+                         "reads with one thread.");
     s.exit_codes = CommonExitCodes();
     for (ExitCodeSpec& e : s.exit_codes) {
       if (e.code == kExitSkipped) {

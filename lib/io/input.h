@@ -107,6 +107,8 @@ class LineReader {
   bool total_is_known() const { return total_known_; }
   // One per source, in order.
   const std::vector<Position>& positions() const { return positions_; }
+  // The sources, as given (standard input when none was).
+  const std::vector<Source>& sources() const { return sources_; }
 
  private:
   enum class Open { kOpened, kFailed, kNone };

@@ -222,18 +222,20 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   };
 
   std::vector<AggArg> args;  // the aggregates' arguments of the current record
-  // With worker threads (not with --state or --trust-input, which read
-  // with one): they parse and evaluate; the records are fed here,
-  // in input order, so every state, group and snapshot is as with one thread.
+  // With worker threads (not with --trust-input, which reads with one):
+  // they parse and evaluate; the records are fed here (or by key on feeder
+  // threads, not with --state), in input order, so every state, group and
+  // snapshot is as with one thread. A --state commit between chunks has
+  // the positions of the lines applied.
   std::unique_ptr<ParallelLines> par;
-  if (o.input.threads > 1 && !state && !o.input.trust_input) {
+  if (o.input.threads > 1 && !o.input.trust_input) {
     ParallelOptions po;
     po.threads = o.input.threads;
     po.max_line_bytes = o.input.max_line_bytes;
     po.chunk_bytes = o.input.chunk_bytes;
     po.strict = o.input.strict;
     po.make_worker = [&o] { return std::make_unique<AggWorker>(o); };
-    if (!keys.empty() && o.max_groups == 0) {
+    if (!keys.empty() && o.max_groups == 0 && !state) {
       shards = std::make_unique<ShardedGroups>(o.input.threads, o.aggs, keys.size());
     }
     expr::Arena arena;
@@ -256,7 +258,9 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     po.before_block = [out] { out->Flush(); };
     po.idle_tick_ms = ro.idle_tick_ms;
     po.on_idle_tick = ro.on_idle_tick;
-    par = std::make_unique<ParallelLines>(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
+    po.after_chunk = [&checkpoints] { checkpoints.Poll(); };
+    par = std::make_unique<ParallelLines>(records.lines().sources(), std::move(po), reporter);
+    checkpoints.set_positions([p = par.get()]() -> const auto& { return p->applied_positions(); });
     par->Run();
   }
   // A commit (Tick) comes before the next record is read: the table then

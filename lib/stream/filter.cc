@@ -73,8 +73,12 @@ class FilterWorker final : public RecordWorker {
   simdjson::ondemand::parser ondemand_;
 };
 
-FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
+// `state`: with --state (may be null), committed between chunks with the
+// positions of the lines applied.
+FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter,
+                               RunState* state, std::vector<io::LineReader::Source> sources) {
   FilterResult result;
+  Checkpointer checkpoints(state, out, nullptr);
   reporter->set_before_print([out] { out->Flush(); });
   io::Stats stats;
   io::Progress progress(o.input.progress);
@@ -102,9 +106,13 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
       progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), running->records());
     }
   };
-  po.after_chunk = [&] { show(false); };
-  ParallelLines lines(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
+  po.after_chunk = [&] {
+    show(false);
+    checkpoints.Poll();
+  };
+  ParallelLines lines(std::move(sources), std::move(po), reporter);
   running = &lines;
+  checkpoints.set_positions([&lines]() -> const auto& { return lines.applied_positions(); });
   if (!(o.limit_set && o.limit == 0)) lines.Run();  // -n 0 reads nothing
   show(true);
   if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
@@ -117,16 +125,18 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
   result.source_errors = lines.source_errors();
   result.status = out->failed() ? out->status() : lines.status();
   if (result.status.ok() && io::InterruptRequested()) result.status = Status::Interrupted();
-  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter, ""));
+  Status c = checkpoints.Finish(result.status);
+  if (!c.ok()) result.status = c;
+  if (o.input.stats) fmt::print(stderr, "{}\n", stats.ToJson(*reporter, StateStatsJson(state)));
   return result;
 }
 
 }  // namespace
 
 FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Reporter* reporter) {
-  if (o.input.threads > 1 && o.input.resume.path.empty()) {
-    return RunFilterParallel(o, out, reporter);
-  }
+  // With worker threads; not with -n and --state, whose commit must stop at
+  // the very line -n reached.
+  const bool parallel = o.input.threads > 1 && !(o.limit_set && !o.input.resume.path.empty());
   FilterResult result;
   RecordReader::Options ro;
   ro.max_line_bytes = o.input.max_line_bytes;
@@ -143,6 +153,7 @@ FilterResult RunFilter(const FilterOptions& o, io::OutputWriter* out, io::Report
   result.status = OpenRecords(o.input, "stream-filter", o.state_config, ro, reporter, &state, &reader);
   if (!result.status.ok()) return result;
   RecordReader& records = *reader;
+  if (parallel) return RunFilterParallel(o, out, reporter, state.get(), records.lines().sources());
   Checkpointer checkpoints(state.get(), out, &records.lines());
   reporter->set_before_print([out] { out->Flush(); });
   io::Stats stats;

@@ -25,6 +25,7 @@ struct ParallelLines::Chunk {
   std::vector<std::string> messages;
   std::vector<LineOutcome> outcomes;
   std::string out, text;
+  std::vector<io::LineReader::Position> positions;  // the reader's, just past the last line
   bool done = false;  // set by a worker, under the pool's mutex
 
   void Clear() {
@@ -125,6 +126,7 @@ ParallelLines::ParallelLines(std::vector<io::LineReader::Source> sources, Parall
                                                             // Hand on what was read; apply it all.
                                                             if (!filling_->items.empty()) Submit();
                                                             Drain();
+                                                            if (!stop_) applied_ = reader_.positions();
                                                             if (options_.before_block) options_.before_block();
                                                           },
                                                           // A stop found while applying (-n reached) ends
@@ -141,7 +143,9 @@ ParallelLines::ParallelLines(std::vector<io::LineReader::Source> sources, Parall
                                                                 return !stop_;
                                                               }}),
       pool_(std::make_unique<Pool>(std::max(1, options_.threads), options_.make_worker)),
-      filling_(std::make_unique<Chunk>()) {}
+      filling_(std::make_unique<Chunk>()) {
+  applied_ = reader_.positions();
+}
 
 ParallelLines::~ParallelLines() {
   // Workers may still hold chunks in flight (after a stop): join them first.
@@ -150,6 +154,7 @@ ParallelLines::~ParallelLines() {
 
 void ParallelLines::Submit() {
   filling_->bytes.append(io::LineReader::kPadding, '\0');
+  filling_->positions = reader_.positions();
   pool_->Submit(filling_.get());
   in_flight_.push_back(std::move(filling_));
   if (!spare_.empty()) {
@@ -205,6 +210,7 @@ bool ParallelLines::ApplyFront() {
       }
     }
   }
+  if (!stop_) applied_.swap(c->positions);
   if (options_.after_chunk) options_.after_chunk();
   if (spare_.size() < 2) spare_.push_back(std::move(c));
   return !stop_;
@@ -245,6 +251,7 @@ void ParallelLines::Run() {
   }
   if (!stop_ && !filling_->items.empty()) Submit();
   Drain();
+  if (!stop_) applied_ = reader_.positions();  // everything read was applied
 }
 
 }  // namespace govstream::stream

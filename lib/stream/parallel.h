@@ -128,6 +128,10 @@ class ParallelLines {
   uint64_t records() const { return records_; }
   uint64_t source_errors() const { return source_errors_; }
   const io::LineReader& lines() const { return reader_; }
+  // Where the lines applied so far end, per source (as LineReader's
+  // positions(), which are ahead by the chunks in flight): what a --state
+  // commit records. Updated when a chunk was applied whole.
+  const std::vector<io::LineReader::Position>& applied_positions() const { return applied_; }
 
   // The number of threads for --threads N: N, or when N is 0 the CPUs this
   // process may run on (sched_getaffinity).
@@ -147,6 +151,7 @@ class ParallelLines {
   std::unique_ptr<Chunk> filling_;
   std::vector<std::unique_ptr<Chunk>> in_flight_;  // oldest first
   std::vector<std::unique_ptr<Chunk>> spare_;
+  std::vector<io::LineReader::Position> applied_;
   bool stop_ = false;
   Status status_;
   uint64_t records_ = 0;

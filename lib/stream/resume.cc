@@ -446,8 +446,8 @@ std::string EntryLine(const RunState::Entry& e) {
 
 }  // namespace
 
-Status RunState::Commit(const io::LineReader& reader, const std::vector<std::string>& operator_lines) {
-  const auto& pos = reader.positions();
+Status RunState::Commit(const std::vector<io::LineReader::Position>& pos,
+                        const std::vector<std::string>& operator_lines) {
   std::string text = fmt::format("{{\"format\":\"{}\",\"version\":{},\"program\":{},\"config\":{},"
                                  "\"committed_at_ms\":{}}}\n",
                                  kFormatName, kRunStateVersion, Quote(program_), Quote(config_), WallMs());
@@ -511,7 +511,10 @@ Checkpointer::Checkpointer(RunState* state, io::OutputWriter* out, const io::Lin
                            std::function<std::vector<std::string>()> operator_lines, int64_t interval_ms)
     : state_(state),
       out_(out),
-      reader_(reader),
+      positions_(reader == nullptr ? Positions()
+                                   : [reader]() -> const std::vector<io::LineReader::Position>& {
+                                       return reader->positions();
+                                     }),
       operator_lines_(std::move(operator_lines)),
       interval_ms_(interval_ms),
       last_ms_(NowMs()) {}
@@ -520,7 +523,7 @@ Status Checkpointer::CommitNow() {
   out_->Flush();
   if (out_->failed()) return Status::Ok();  // nothing further is committed (Finish says why)
   last_ms_ = NowMs();
-  return state_->Commit(*reader_, operator_lines_ ? operator_lines_() : std::vector<std::string>{});
+  return state_->Commit(positions_(), operator_lines_ ? operator_lines_() : std::vector<std::string>{});
 }
 
 void Checkpointer::MaybeCommit() {

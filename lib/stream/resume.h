@@ -75,9 +75,11 @@ class RunState {
   const std::vector<std::string>& operator_lines() const { return operator_lines_; }
   bool resumed() const { return resumed_; }
 
-  // Records where `reader` (made from Plan()) got to, and `operator_lines`
-  // (each one line of JSON). Call only after the output is flushed.
-  Status Commit(const io::LineReader& reader, const std::vector<std::string>& operator_lines);
+  // Records where a reader of Plan()'s sources got to (its positions()),
+  // and `operator_lines` (each one line of JSON). Call only after the
+  // output is flushed.
+  Status Commit(const std::vector<io::LineReader::Position>& positions,
+                const std::vector<std::string>& operator_lines);
 
   uint64_t state_bytes() const { return state_bytes_; }
   uint64_t commits() const { return commits_; }
@@ -129,6 +131,14 @@ class Checkpointer {
   void Tick() {
     if (state_ && (++ticks_ & 1023) == 0) MaybeCommit();
   }
+  // With worker threads (stream/parallel.h): the positions committed are
+  // those of the lines applied so far, not the reader's; Poll() between
+  // chunks instead of Tick() per record.
+  using Positions = std::function<const std::vector<io::LineReader::Position>&()>;
+  void set_positions(Positions positions) { positions_ = std::move(positions); }
+  void Poll() {
+    if (state_) MaybeCommit();
+  }
   // The final commit for a run that ended with `run_status`.
   Status Finish(const Status& run_status);
   const Status& error() const { return error_; }
@@ -138,7 +148,7 @@ class Checkpointer {
   Status CommitNow();
   RunState* state_;
   io::OutputWriter* out_;
-  const io::LineReader* reader_;
+  Positions positions_;
   std::function<std::vector<std::string>()> operator_lines_;
   int64_t interval_ms_;
   int64_t last_ms_;

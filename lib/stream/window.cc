@@ -248,13 +248,13 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     return key;
   };
 
-  // With worker threads (not with --state or --trust-input, which read
-  // with one): they parse and evaluate; the records are placed here, in
-  // input order, so every window, watermark and late record is as with one
-  // thread. (In processing time a record's time is the wall clock when it
-  // is placed.)
+  // With worker threads (not with --trust-input, which reads with one):
+  // they parse and evaluate; the records are placed here, in input order,
+  // so every window, watermark and late record is as with one thread. (In
+  // processing time a record's time is the wall clock when it is placed.)
+  // A --state commit between chunks has the positions of the lines applied.
   std::unique_ptr<ParallelLines> par;
-  if (o.input.threads > 1 && !state && !o.input.trust_input) {
+  if (o.input.threads > 1 && !o.input.trust_input) {
     ParallelOptions po;
     po.threads = o.input.threads;
     po.max_line_bytes = o.input.max_line_bytes;
@@ -291,8 +291,10 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     po.after_chunk = [&] {
       const io::LineReader& r = par->lines();
       progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), par->records());
+      checkpoints.Poll();
     };
-    par = std::make_unique<ParallelLines>(io::LineReader::FromNames(o.input.inputs), std::move(po), reporter);
+    par = std::make_unique<ParallelLines>(records.lines().sources(), std::move(po), reporter);
+    checkpoints.set_positions([p = par.get()]() -> const auto& { return p->applied_positions(); });
     par->Run();
   }
 

@@ -422,7 +422,10 @@ class Kill(AggStateTest):
     def test_sigkill_at_random_points_then_a_clean_run(self):
         seed = int(os.environ.get("GOVSTREAM_STATE_SEED", "17"))
         rng = random.Random(seed)
-        argv = [AGG, "--state", self.state, "--stats", *BY, "-i", self.log] + AGGS
+        # With --threads (the default) a commit falls between chunks: small
+        # ones, so that a throttled run commits while it reads, as one
+        # thread does between any two records.
+        argv = [AGG, "--state", self.state, "--stats", "--chunk-bytes", "65536", *BY, "-i", self.log] + AGGS
         self.add(100000)
         killed, completed, mid = 0, 0, []  # mid: (state bytes, offset) committed by killed runs
         budget = time.monotonic() + 45
