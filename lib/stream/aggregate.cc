@@ -229,11 +229,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   // the positions of the lines applied.
   std::unique_ptr<ParallelLines> par;
   if (o.input.threads > 1 && !o.input.trust_input) {
-    ParallelOptions po;
-    po.threads = o.input.threads;
-    po.max_line_bytes = o.input.max_line_bytes;
-    po.chunk_bytes = o.input.chunk_bytes;
-    po.strict = o.input.strict;
+    ParallelOptions po = ParallelOptionsFor(o.input);
     po.make_worker = [&o] { return std::make_unique<AggWorker>(o); };
     if (!keys.empty() && o.max_groups == 0 && !state) {
       shards = std::make_unique<ShardedGroups>(o.input.threads, o.aggs, keys.size());
@@ -258,7 +254,10 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
     po.before_block = [out] { out->Flush(); };
     po.idle_tick_ms = ro.idle_tick_ms;
     po.on_idle_tick = ro.on_idle_tick;
-    po.after_chunk = [&checkpoints] { checkpoints.Poll(); };
+    po.after_chunk = [&] {
+      par->ShowProgress(&progress);
+      checkpoints.Poll();
+    };
     par = std::make_unique<ParallelLines>(records.lines().sources(), std::move(po), reporter);
     checkpoints.set_positions([p = par.get()]() -> const auto& { return p->applied_positions(); });
     par->Run();
@@ -298,11 +297,7 @@ AggregateResult RunAggregate(const AggregateOptions& o, io::OutputWriter* out, i
   // our output is gone).
   const io::LineReader& lines = par ? par->lines() : records.lines();
   const uint64_t records_in = par ? par->records() : records.records();
-  if (par) {
-    progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records_in);
-  } else {
-    records.FinishProgress(&progress);
-  }
+  par ? par->FinishProgress(&progress) : records.FinishProgress(&progress);
   // A final snapshot unless the last one already covers everything.
   if (!out->failed() && (since_snapshot > 0 || snapshots == 0)) emit();
   out->Flush();

@@ -82,11 +82,7 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
   reporter->set_before_print([out] { out->Flush(); });
   io::Stats stats;
   io::Progress progress(o.input.progress);
-  ParallelOptions po;
-  po.threads = o.input.threads;
-  po.max_line_bytes = o.input.max_line_bytes;
-  po.chunk_bytes = o.input.chunk_bytes;
-  po.strict = o.input.strict;
+  ParallelOptions po = ParallelOptionsFor(o.input);
   std::unique_ptr<expr::Projection> projection;
   if (o.input.trust_input) projection = expr::Projection::Analyze(*o.predicate);
   po.make_worker = [&o, &projection] { return std::make_unique<FilterWorker>(o, projection.get()); };
@@ -98,23 +94,15 @@ FilterResult RunFilterParallel(const FilterOptions& o, io::OutputWriter* out, io
   };
   po.before_block = [out] { out->Flush(); };
   const ParallelLines* running = nullptr;
-  auto show = [&](bool done) {
-    const io::LineReader& r = running->lines();
-    if (done) {
-      progress.Done(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), running->records());
-    } else {
-      progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), running->records());
-    }
-  };
   po.after_chunk = [&] {
-    show(false);
+    running->ShowProgress(&progress);
     checkpoints.Poll();
   };
   ParallelLines lines(std::move(sources), std::move(po), reporter);
   running = &lines;
   checkpoints.set_positions([&lines]() -> const auto& { return lines.applied_positions(); });
   if (!(o.limit_set && o.limit == 0)) lines.Run();  // -n 0 reads nothing
-  show(true);
+  lines.FinishProgress(&progress);
   if (o.count_only && !out->failed()) out->Write(fmt::format("{}\n", result.kept));
   out->Flush();
   reporter->Finish();

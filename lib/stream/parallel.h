@@ -128,6 +128,14 @@ class ParallelLines {
   uint64_t records() const { return records_; }
   uint64_t source_errors() const { return source_errors_; }
   const io::LineReader& lines() const { return reader_; }
+  // Feeds `progress` the bytes read and records applied so far, or its
+  // final line (as RecordReader does).
+  void ShowProgress(io::Progress* progress) const {
+    progress->Update(reader_.bytes_read(), reader_.known_total_bytes(), reader_.total_is_known(), records_);
+  }
+  void FinishProgress(io::Progress* progress) const {
+    progress->Done(reader_.bytes_read(), reader_.known_total_bytes(), reader_.total_is_known(), records_);
+  }
   // Where the lines applied so far end, per source (as LineReader's
   // positions(), which are ahead by the chunks in flight): what a --state
   // commit records. Updated when a chunk was applied whole.

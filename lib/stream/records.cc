@@ -27,6 +27,15 @@ InputConfig InputConfigFromArgs(const cli::Args& args) {
   return c;
 }
 
+ParallelOptions ParallelOptionsFor(const InputConfig& input) {
+  ParallelOptions po;
+  po.threads = input.threads;
+  po.max_line_bytes = input.max_line_bytes;
+  po.chunk_bytes = input.chunk_bytes;
+  po.strict = input.strict;
+  return po;
+}
+
 std::string ResumeOptionsProblem(const cli::Args& args) {
   if (!args.has("state") && (args.has("state-reset") || args.has("rotated") || args.has("state-wait"))) {
     return "--state-reset, --state-wait and --rotated need --state FILE";

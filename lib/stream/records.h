@@ -24,6 +24,7 @@
 #include "expr/value.h"
 #include "io/input.h"
 #include "io/report.h"
+#include "stream/parallel.h"
 #include "stream/resume.h"
 
 namespace govstream::stream {
@@ -50,6 +51,10 @@ InputConfig InputConfigFromArgs(const cli::Args& args);
 // The problem with the --state options given (--state-reset, --state-wait
 // or --rotated without --state), or "" when there is none.
 std::string ResumeOptionsProblem(const cli::Args& args);
+// The worker threads' options that come from the input options (threads,
+// --max-line-bytes, --chunk-bytes, --strict); the program adds its worker
+// and callbacks.
+ParallelOptions ParallelOptionsFor(const InputConfig& input);
 
 class RecordReader {
  public:

@@ -255,11 +255,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
   // A --state commit between chunks has the positions of the lines applied.
   std::unique_ptr<ParallelLines> par;
   if (o.input.threads > 1 && !o.input.trust_input) {
-    ParallelOptions po;
-    po.threads = o.input.threads;
-    po.max_line_bytes = o.input.max_line_bytes;
-    po.chunk_bytes = o.input.chunk_bytes;
-    po.strict = o.input.strict;
+    ParallelOptions po = ParallelOptionsFor(o.input);
     po.make_worker = [&o] { return std::make_unique<WindowWorker>(o); };
     expr::Arena arena;
     std::string_view canonical_key;
@@ -289,8 +285,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
     po.idle_tick_ms = ro.idle_tick_ms;
     po.on_idle_tick = ro.on_idle_tick;
     po.after_chunk = [&] {
-      const io::LineReader& r = par->lines();
-      progress.Update(r.bytes_read(), r.known_total_bytes(), r.total_is_known(), par->records());
+      par->ShowProgress(&progress);
       checkpoints.Poll();
     };
     par = std::make_unique<ParallelLines>(records.lines().sources(), std::move(po), reporter);
@@ -351,11 +346,7 @@ WindowRunResult RunWindow(const WindowRunOptions& o, io::OutputWriter* out, io::
 
   const io::LineReader& lines = par ? par->lines() : records.lines();
   const uint64_t records_in = par ? par->records() : records.records();
-  if (par) {
-    progress.Done(lines.bytes_read(), lines.known_total_bytes(), lines.total_is_known(), records_in);
-  } else {
-    records.FinishProgress(&progress);
-  }
+  par ? par->FinishProgress(&progress) : records.FinishProgress(&progress);
   window::OperatorStats before_flush = sample();
   // End of input, or interrupted: every open window fires (unless the reader
   // of our output is gone, or a --state keeps them for the next run).
